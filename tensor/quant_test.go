@@ -448,4 +448,3 @@ func BenchmarkDequant(b *testing.B) {
 }
 
 var sink float32
-
