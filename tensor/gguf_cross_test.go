@@ -127,13 +127,12 @@ func checkRowDots(t *testing.T, ti *gguf.TensorInfo) {
 }
 
 // TestQuantizeMatchesLlamaCpp feeds the bf16 weights to d3's quantizers and
-// counts blocks whose bytes differ from llama-quantize's output. Q8_0 and
-// Q4_0 follow a closed-form rule and must match exactly; the K-quant
-// searches accumulate float sums whose rounding may differ slightly from the
-// C build (fused multiply-adds), so a small fraction may differ.
+// compares the bytes with llama-quantize's output block by block. All four
+// types reproduce llama.cpp exactly; the K-quant scale searches are long
+// float32 computations, so any change in their operation order shows up
+// here.
 func TestQuantizeMatchesLlamaCpp(t *testing.T) {
 	ref := openModel(t, "bf16")
-	maxDiffFrac := map[tensor.DType]float64{tensor.Q8_0: 0, tensor.Q4_0: 0, tensor.Q4_K: 0.01, tensor.Q6_K: 0.01}
 	for _, variant := range []string{"q8_0", "q4_0", "q4_k_m"} {
 		f := openModel(t, variant)
 		for _, name := range tensorNames(f) {
@@ -155,9 +154,7 @@ func TestQuantizeMatchesLlamaCpp(t *testing.T) {
 					diff++
 				}
 			}
-			frac := float64(diff) / float64(nb)
-			t.Logf("%s %s (%s): %d of %d blocks differ", variant, name, qt.Type, diff, nb)
-			if frac > maxDiffFrac[qt.Type] {
+			if diff > 0 {
 				t.Errorf("%s %s (%s): %d of %d blocks differ from llama.cpp", variant, name, qt.Type, diff, nb)
 			}
 		}

@@ -21,8 +21,10 @@ import (
 //   - Q6_K: per 16-element sub-block a search over 19 trial scales around
 //     amax/32 maximising the x²-weighted fit, then scales quantized to int8.
 //
-// The scales and quants are computed in float32 as llama.cpp does, so most
-// blocks come out byte-identical to llama-quantize's.
+// The arithmetic is float32 in llama.cpp's order, with every product
+// explicitly rounded (float32(...)) so no architecture fuses it into a
+// multiply-add: the output is byte-identical to llama-quantize's (checked
+// against llama.cpp-written files in gguf_cross_test.go).
 func Quantize(t DType, src []float32, dst []byte) error {
 	n, err := t.RowBytes(len(src))
 	if err != nil {
@@ -123,8 +125,8 @@ func quantizeQ4_0(x []float32, y []byte) {
 	putF16(y, d)
 	for j := 0; j < 16; j++ {
 		// int8 conversion truncates toward zero, like the C cast.
-		lo := min(15, int32(x[j]*id+8.5))
-		hi := min(15, int32(x[j+16]*id+8.5))
+		lo := min(15, int32(float32(x[j]*id)+8.5))
+		hi := min(15, int32(float32(x[j+16]*id)+8.5))
 		y[2+j] = byte(lo) | byte(hi)<<4
 	}
 }
@@ -144,8 +146,8 @@ func quantizeQ4_1(x []float32, y []byte) {
 	putF16(y, d)
 	putF16(y[2:], lo)
 	for j := 0; j < 16; j++ {
-		a := min(15, int32((x[j]-lo)*id+0.5))
-		b := min(15, int32((x[j+16]-lo)*id+0.5))
+		a := min(15, int32(float32((x[j]-lo)*id)+0.5))
+		b := min(15, int32(float32((x[j+16]-lo)*id)+0.5))
 		y[4+j] = byte(a) | byte(b)<<4
 	}
 }
@@ -156,8 +158,8 @@ func quantizeQ5_0(x []float32, y []byte) {
 	putF16(y, d)
 	var qh uint32
 	for j := 0; j < 16; j++ {
-		a := min(31, int32(x[j]*id+16.5))
-		b := min(31, int32(x[j+16]*id+16.5))
+		a := min(31, int32(float32(x[j]*id)+16.5))
+		b := min(31, int32(float32(x[j+16]*id)+16.5))
 		y[6+j] = byte(a&15) | byte(b&15)<<4
 		qh |= uint32(a>>4&1)<<j | uint32(b>>4&1)<<(j+16)
 	}
@@ -172,8 +174,8 @@ func quantizeQ5_1(x []float32, y []byte) {
 	putF16(y[2:], lo)
 	var qh uint32
 	for j := 0; j < 16; j++ {
-		a := min(31, int32((x[j]-lo)*id+0.5))
-		b := min(31, int32((x[j+16]-lo)*id+0.5))
+		a := min(31, int32(float32((x[j]-lo)*id)+0.5))
+		b := min(31, int32(float32((x[j+16]-lo)*id)+0.5))
 		y[8+j] = byte(a&15) | byte(b&15)<<4
 		qh |= uint32(a>>4&1)<<j | uint32(b>>4&1)<<(j+16)
 	}
@@ -191,7 +193,7 @@ func fitScaleMin(nmax int32, x, w []float32, L, aux []uint8, rmin, rdelta float3
 	for i := 1; i < len(x); i++ {
 		lo, hi = min(lo, x[i]), max(hi, x[i])
 		sumW += w[i]
-		sumX += w[i] * x[i]
+		sumX += float32(w[i] * x[i])
 	}
 	lo = min(lo, 0)
 	if hi == lo {
@@ -205,34 +207,34 @@ func fitScaleMin(nmax int32, x, w []float32, L, aux []uint8, rmin, rdelta float3
 	for i, v := range x {
 		l := clampI(nearestInt(iscale*(v-lo)), 0, nmax)
 		L[i] = uint8(l)
-		diff := scale*float32(l) + lo - v
-		best += w[i] * diff * diff
+		diff := float32(scale*float32(l)) + lo - v
+		best += float32(w[i] * diff * diff)
 	}
 	for is := 0; is <= nstep; is++ {
-		iscale := (rmin + rdelta*float32(is) + fmax) / (hi - lo)
+		iscale := (rmin + float32(rdelta*float32(is)) + fmax) / (hi - lo)
 		var sumL, sumL2, sumXL float32
 		for i, v := range x {
 			l := clampI(nearestInt(iscale*(v-lo)), 0, nmax)
 			aux[i] = uint8(l)
 			fl := float32(l)
-			sumL += w[i] * fl
-			sumL2 += w[i] * fl * fl
-			sumXL += w[i] * fl * v
+			sumL += float32(w[i] * fl)
+			sumL2 += float32(w[i] * fl * fl)
+			sumXL += float32(w[i] * fl * v)
 		}
-		D := sumW*sumL2 - sumL*sumL
+		D := float32(sumW*sumL2) - float32(sumL*sumL)
 		if D <= 0 {
 			continue
 		}
-		s := (sumW*sumXL - sumX*sumL) / D
-		m := (sumL2*sumX - sumL*sumXL) / D
+		s := (float32(sumW*sumXL) - float32(sumX*sumL)) / D
+		m := (float32(sumL2*sumX) - float32(sumL*sumXL)) / D
 		if m > 0 {
 			m = 0
 			s = sumXL / sumL2
 		}
 		var cur float32
 		for i, v := range x {
-			diff := s*float32(aux[i]) + m - v
-			cur += w[i] * diff * diff
+			diff := float32(s*float32(aux[i])) + m - v
+			cur += float32(w[i] * diff * diff)
 		}
 		if cur < best {
 			copy(L, aux)
@@ -256,7 +258,7 @@ func quantizeQ4_K(x []float32, y []byte) {
 		xs := x[32*j : 32*j+32]
 		var sum2 float32
 		for _, v := range xs {
-			sum2 += v * v
+			sum2 += float32(v * v)
 		}
 		av := float32(math.Sqrt(float64(sum2 / 32)))
 		for l, v := range xs {
@@ -328,8 +330,8 @@ func fitScaleSym(nmax int32, x []float32, L []uint8) float32 {
 			}
 			w := v * v
 			fl := float32(l)
-			sumLX += w * v * fl
-			sumL2 += w * fl * fl
+			sumLX += float32(w * v * fl)
+			sumL2 += float32(w * fl * fl)
 		}
 		return
 	}
