@@ -167,9 +167,8 @@ func (w *Writer) WriteTo(out io.Writer) (int64, error) {
 	if e.err != nil {
 		return cw.n, fmt.Errorf("gguf: writing header: %w", e.err)
 	}
-	if len(w.tensors) > 0 {
-		e.pad(align, cw.n+int64(bw.Buffered()))
-	}
+	// The header is padded even without tensors, as llama.cpp's gguf-py does.
+	e.pad(align, cw.n+int64(bw.Buffered()))
 	for _, t := range w.tensors {
 		if e.err != nil {
 			break

@@ -22,8 +22,9 @@ func TestWriterReproducesLlamaCpp(t *testing.T) {
 		t.Fatal("no model GGUF files")
 	}
 	if !testutil.Long() {
-		paths = paths[1:2] // one file by default keeps the test fast
+		paths = paths[1:2] // one model file by default keeps the test fast
 	}
+	paths = append(paths, testutil.Shared(t, "golden", "tokenizers", "gguf", "llama3-vocab.gguf"))
 	for _, p := range paths {
 		want, err := os.ReadFile(p)
 		if err != nil {
