@@ -12,8 +12,6 @@ import "encoding/binary"
 // arrays so the compiler can drop bounds checks from the inner loops, and use
 // several accumulators so the float adds do not serialise.
 
-func f16le(b []byte) float32 { return F16ToF32(binary.LittleEndian.Uint16(b)) }
-
 func init() {
 	rowKernels[Q4_0] = rowKernel{dequantQ4_0, dotQ4_0}
 	rowKernels[Q4_1] = rowKernel{dequantQ4_1, dotQ4_1}
@@ -46,11 +44,11 @@ func dotQ4_0(src []byte, x []float32) float32 {
 		xh := (*[16]float32)(x[i*32+16:])
 		var a0, a1, a2, a3 float32
 		for j := 0; j < 8; j++ {
-			q0, q1 := qs[j], qs[j+8]
-			a0 += float32(int32(q0&15)-8) * xl[j]
-			a1 += float32(int32(q0>>4)-8) * xh[j]
-			a2 += float32(int32(q1&15)-8) * xl[j+8]
-			a3 += float32(int32(q1>>4)-8) * xh[j+8]
+			v0, v1 := &nibF8[qs[j]], &nibF8[qs[j+8]]
+			a0 += v0[0] * xl[j]
+			a1 += v0[1] * xh[j]
+			a2 += v1[0] * xl[j+8]
+			a3 += v1[1] * xh[j+8]
 		}
 		sum += f16le(b[0:2]) * ((a0 + a1) + (a2 + a3))
 	}
@@ -193,10 +191,10 @@ func dotQ8_0(src []byte, x []float32) float32 {
 		xb := (*[32]float32)(x[i*32:])
 		var a0, a1, a2, a3 float32
 		for j := 0; j < 8; j++ {
-			a0 += float32(int8(qs[j])) * xb[j]
-			a1 += float32(int8(qs[j+8])) * xb[j+8]
-			a2 += float32(int8(qs[j+16])) * xb[j+16]
-			a3 += float32(int8(qs[j+24])) * xb[j+24]
+			a0 += int8F[qs[j]] * xb[j]
+			a1 += int8F[qs[j+8]] * xb[j+8]
+			a2 += int8F[qs[j+16]] * xb[j+16]
+			a3 += int8F[qs[j+24]] * xb[j+24]
 		}
 		sum += f16le(b[0:2]) * ((a0 + a1) + (a2 + a3))
 	}

@@ -17,15 +17,15 @@ var halfFields = map[DType][]int{
 }
 
 // randomBlocks fills n blocks of t with random bytes and random moderate
-// fp16 scales (either sign, 1e-3..1).
-func randomBlocks(rng *rand.Rand, t DType, n int) []byte {
+// fp16 scales (either sign, 10^-decades..1).
+func randomBlocks(rng *rand.Rand, t DType, n int, decades float64) []byte {
 	b := make([]byte, n*t.BlockBytes())
 	for i := range b {
 		b[i] = byte(rng.Uint32())
 	}
 	for i := 0; i < n; i++ {
 		for _, off := range halfFields[t] {
-			v := float32(math.Pow(10, -3*rng.Float64()))
+			v := float32(math.Pow(10, -decades*rng.Float64()))
 			if rng.IntN(2) == 0 {
 				v = -v
 			}
@@ -60,7 +60,7 @@ func TestDotMatchesDequant(t *testing.T) {
 							t.Fatal(err)
 						}
 					} else {
-						src = randomBlocks(rng, typ, blocks)
+						src = randomBlocks(rng, typ, blocks, 3)
 					}
 					x := randomVec(rng, n)
 					deq := make([]float32, n)
@@ -419,7 +419,8 @@ func BenchmarkDot(b *testing.B) {
 				src = make([]byte, rb)
 				_ = Quantize(typ, randomVec(rng, n), src)
 			} else {
-				src = randomBlocks(rng, typ, n/typ.BlockSize())
+				// Real weights' block scales span about one decade.
+				src = randomBlocks(rng, typ, n/typ.BlockSize(), 1)
 			}
 			x := randomVec(rng, n)
 			b.SetBytes(int64(rb))
@@ -438,7 +439,7 @@ func BenchmarkDequant(b *testing.B) {
 	dst := make([]float32, n)
 	for _, typ := range quantTypes {
 		b.Run(typ.String(), func(b *testing.B) {
-			src := randomBlocks(rng, typ, n/typ.BlockSize())
+			src := randomBlocks(rng, typ, n/typ.BlockSize(), 1)
 			b.SetBytes(int64(len(src)))
 			for b.Loop() {
 				DequantizeRow(typ, src, dst)
