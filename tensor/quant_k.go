@@ -56,13 +56,12 @@ func dotQ2_K(src []byte, x []float32) float32 {
 		for n := 0; n < 2; n++ {
 			q := (*[32]byte)(b[16+32*n:])
 			for j := 0; j < 4; j++ {
-				shift := uint(2 * j)
 				is := 8*n + 2*j
 				xx := (*[32]float32)(xb[128*n+32*j:])
 				var a0, a1, s0, s1 float32
 				for l := 0; l < 16; l++ {
-					a0 += float32(q[l]>>shift&3) * xx[l]
-					a1 += float32(q[l+16]>>shift&3) * xx[l+16]
+					a0 += crumbF[q[l]][j] * xx[l]
+					a1 += crumbF[q[l+16]][j] * xx[l+16]
 					s0 += xx[l]
 					s1 += xx[l+16]
 				}
@@ -129,15 +128,13 @@ func dotQ3_K(src []byte, x []float32) float32 {
 		for n := 0; n < 2; n++ {
 			q := (*[32]byte)(b[32+32*n:])
 			for j := 0; j < 4; j++ {
-				shift, hshift := uint(2*j), uint(4*n+j)
+				hj := 4*n + j // bit of hmask
 				is := 8*n + 2*j
 				xx := (*[32]float32)(xb[128*n+32*j:])
 				var a0, a1 float32
 				for l := 0; l < 16; l++ {
-					v0 := int32(q[l]>>shift&3|(hm[l]>>hshift&1)<<2) - 4
-					v1 := int32(q[l+16]>>shift&3|(hm[l+16]>>hshift&1)<<2) - 4
-					a0 += float32(v0) * xx[l]
-					a1 += float32(v1) * xx[l+16]
+					a0 += (crumbF[q[l]][j] + bitF16m4[hm[l]][hj]) * xx[l]
+					a1 += (crumbF[q[l+16]][j] + bitF16m4[hm[l+16]][hj]) * xx[l+16]
 				}
 				bsum += sc[is]*a0 + sc[is+1]*a1
 			}
@@ -199,11 +196,11 @@ func dotQ4_K(src []byte, x []float32) float32 {
 			xh := (*[32]float32)(xb[64*g+32:])
 			var a0, a1, a2, a3, s0, s1 float32
 			for l := 0; l < 16; l++ {
-				q0, q1 := q[l], q[l+16]
-				a0 += float32(q0&15) * xl[l]
-				a1 += float32(q1&15) * xl[l+16]
-				a2 += float32(q0>>4) * xh[l]
-				a3 += float32(q1>>4) * xh[l+16]
+				v0, v1 := &nibF[q[l]], &nibF[q[l+16]]
+				a0 += v0[0] * xl[l]
+				a1 += v1[0] * xl[l+16]
+				a2 += v0[1] * xh[l]
+				a3 += v1[1] * xh[l+16]
 				s0 += xl[l] + xl[l+16]
 				s1 += xh[l] + xh[l+16]
 			}
@@ -255,8 +252,9 @@ func dotQ5_K(src []byte, x []float32) float32 {
 			s := uint(2 * g)
 			var a0, a1, s0, s1 float32
 			for l := 0; l < 32; l++ {
-				a0 += float32(q[l]&15|(qh[l]>>s&1)<<4) * xl[l]
-				a1 += float32(q[l]>>4|(qh[l]>>(s+1)&1)<<4) * xh[l]
+				v, h := &nibF[q[l]], &bitF16[qh[l]]
+				a0 += (v[0] + h[s]) * xl[l]
+				a1 += (v[1] + h[s+1]) * xh[l]
 				s0 += xl[l]
 				s1 += xh[l]
 			}
@@ -323,11 +321,11 @@ func dotQ6_K(src []byte, x []float32) float32 {
 				hb := (*[16]byte)(qh[o:])
 				var a1, a2, a3, a4 float32
 				for l := 0; l < 16; l++ {
-					h := hb[l]
-					a1 += float32(int32(lo[l]&15|(h&3)<<4)-32) * x1[l]
-					a2 += float32(int32(hi[l]&15|(h>>2&3)<<4)-32) * x2[l]
-					a3 += float32(int32(lo[l]>>4|(h>>4&3)<<4)-32) * x3[l]
-					a4 += float32(int32(hi[l]>>4|(h>>6)<<4)-32) * x4[l]
+					vl, vh, h := &nibF[lo[l]], &nibF[hi[l]], &crumb6F[hb[l]]
+					a1 += (vl[0] + h[0]) * x1[l]
+					a2 += (vh[0] + h[1]) * x2[l]
+					a3 += (vl[1] + h[2]) * x3[l]
+					a4 += (vh[1] + h[3]) * x4[l]
 				}
 				bsum += float32(int8(sc[half]))*a1 + float32(int8(sc[half+2]))*a2 +
 					float32(int8(sc[half+4]))*a3 + float32(int8(sc[half+6]))*a4

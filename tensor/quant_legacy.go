@@ -80,9 +80,9 @@ func dotQ4_1(src []byte, x []float32) float32 {
 		// sum(d*q + m)*x = d*sum(q*x) + m*sum(x)
 		var a0, a1, s0, s1 float32
 		for j := 0; j < 16; j++ {
-			q := qs[j]
-			a0 += float32(q&15) * xl[j]
-			a1 += float32(q>>4) * xh[j]
+			v := &nibF[qs[j]]
+			a0 += v[0] * xl[j]
+			a1 += v[1] * xh[j]
 			s0 += xl[j]
 			s1 += xh[j]
 		}
@@ -113,18 +113,13 @@ func dotQ5_0(src []byte, x []float32) float32 {
 	var sum float32
 	for i := 0; i < len(x)/32; i++ {
 		b := (*[22]byte)(src[i*22:])
-		qh := binary.LittleEndian.Uint32(b[2:6])
-		qs := (*[16]byte)(b[6:])
-		xl := (*[16]float32)(x[i*32:])
-		xh := (*[16]float32)(x[i*32+16:])
-		var a0, a1 float32
-		for j := 0; j < 16; j++ {
-			lo := uint32(qs[j]&15) | (qh>>j&1)<<4
-			hi := uint32(qs[j]>>4) | (qh>>(j+16)&1)<<4
-			a0 += float32(int32(lo)-16) * xl[j]
-			a1 += float32(int32(hi)-16) * xh[j]
+		a := dot5((*[4]byte)(b[2:6]), (*[16]byte)(b[6:]), (*[32]float32)(x[i*32:]))
+		var s float32
+		for _, v := range x[i*32 : i*32+32] {
+			s += v
 		}
-		sum += f16le(b[0:2]) * (a0 + a1)
+		// The quants are stored +16: sum((q-16)x) = sum(qx) - 16 sum(x).
+		sum += f16le(b[0:2]) * (a - 16*s)
 	}
 	return sum
 }
@@ -151,22 +146,33 @@ func dotQ5_1(src []byte, x []float32) float32 {
 	var sum float32
 	for i := 0; i < len(x)/32; i++ {
 		b := (*[24]byte)(src[i*24:])
-		qh := binary.LittleEndian.Uint32(b[4:8])
-		qs := (*[16]byte)(b[8:])
-		xl := (*[16]float32)(x[i*32:])
-		xh := (*[16]float32)(x[i*32+16:])
-		var a0, a1, s0, s1 float32
-		for j := 0; j < 16; j++ {
-			lo := uint32(qs[j]&15) | (qh>>j&1)<<4
-			hi := uint32(qs[j]>>4) | (qh>>(j+16)&1)<<4
-			a0 += float32(lo) * xl[j]
-			a1 += float32(hi) * xh[j]
-			s0 += xl[j]
-			s1 += xh[j]
+		a := dot5((*[4]byte)(b[4:8]), (*[16]byte)(b[8:]), (*[32]float32)(x[i*32:]))
+		var s float32
+		for _, v := range x[i*32 : i*32+32] {
+			s += v
 		}
-		sum += f16le(b[0:2])*(a0+a1) + f16le(b[2:4])*(s0+s1)
+		sum += f16le(b[0:2])*a + f16le(b[2:4])*s
 	}
 	return sum
+}
+
+// dot5 is sum(q*x) over one block of unsigned 5-bit quants: low nibbles in
+// qs (element j low, j+16 high), fifth bits in the 4 bytes of qh (bit j of
+// the little-endian word for element j).
+func dot5(qh *[4]byte, qs *[16]byte, x *[32]float32) float32 {
+	var a0, a1 float32
+	for g := 0; g < 2; g++ {
+		hl, hh := &bitF16[qh[g]], &bitF16[qh[g+2]]
+		q := (*[8]byte)(qs[8*g:])
+		xl := (*[8]float32)(x[8*g:])
+		xh := (*[8]float32)(x[8*g+16:])
+		for k := 0; k < 8; k++ {
+			v := &nibF[q[k]]
+			a0 += (v[0] + hl[k]) * xl[k]
+			a1 += (v[1] + hh[k]) * xh[k]
+		}
+	}
+	return a0 + a1
 }
 
 // Q8_0: d fp16, qs[32] int8; x = d * q.
