@@ -175,9 +175,10 @@ func dequantQ4_K(src []byte, dst []float32) {
 			yh := (*[32]float32)(y[64*g+32:])
 			d1, m1 := d*sc[2*g], dmin*mn[2*g]
 			d2, m2 := d*sc[2*g+1], dmin*mn[2*g+1]
-			for l := 0; l < 32; l++ {
-				yl[l] = d1*float32(q[l]&15) - m1
-				yh[l] = d2*float32(q[l]>>4) - m2
+			for l, qb := range q {
+				v := &nibF[qb]
+				yl[l] = d1*v[0] - m1
+				yh[l] = d2*v[1] - m2
 			}
 		}
 	}
@@ -282,17 +283,16 @@ func dequantQ6_K(src []byte, dst []float32) {
 			qh := (*[32]byte)(b[128+32*n:])
 			sc := (*[8]byte)(b[192+8*n:])
 			yy := (*[128]float32)(y[128*n:])
-			for l := 0; l < 32; l++ {
-				is := l / 16
-				h := qh[l]
-				q1 := int32(ql[l]&15|(h&3)<<4) - 32
-				q2 := int32(ql[l+32]&15|(h>>2&3)<<4) - 32
-				q3 := int32(ql[l]>>4|(h>>4&3)<<4) - 32
-				q4 := int32(ql[l+32]>>4|(h>>6)<<4) - 32
-				yy[l] = d * float32(int8(sc[is])) * float32(q1)
-				yy[l+32] = d * float32(int8(sc[is+2])) * float32(q2)
-				yy[l+64] = d * float32(int8(sc[is+4])) * float32(q3)
-				yy[l+96] = d * float32(int8(sc[is+6])) * float32(q4)
+			for half := 0; half < 2; half++ {
+				d1, d2 := d*float32(int8(sc[half])), d*float32(int8(sc[half+2]))
+				d3, d4 := d*float32(int8(sc[half+4])), d*float32(int8(sc[half+6]))
+				for l := 16 * half; l < 16*half+16; l++ {
+					lo, hi, h := &nibF[ql[l]], &nibF[ql[l+32]], &crumb6F[qh[l]]
+					yy[l] = d1 * (lo[0] + h[0])
+					yy[l+32] = d2 * (hi[0] + h[1])
+					yy[l+64] = d3 * (lo[1] + h[2])
+					yy[l+96] = d4 * (hi[1] + h[3])
+				}
 			}
 		}
 	}

@@ -28,9 +28,11 @@ func dequantQ4_0(src []byte, dst []float32) {
 		y := (*[32]float32)(dst[i*32:])
 		d := f16le(b[0:2])
 		qs := (*[16]byte)(b[2:])
-		for j := 0; j < 16; j++ {
-			y[j] = d * float32(int32(qs[j]&15)-8)
-			y[j+16] = d * float32(int32(qs[j]>>4)-8)
+		yl, yh := (*[16]float32)(y[:16]), (*[16]float32)(y[16:])
+		for j, q := range qs {
+			v := &nibF8[q]
+			yl[j] = d * v[0]
+			yh[j] = d * v[1]
 		}
 	}
 }
@@ -183,8 +185,8 @@ func dequantQ8_0(src []byte, dst []float32) {
 		y := (*[32]float32)(dst[i*32:])
 		d := f16le(b[0:2])
 		qs := (*[32]byte)(b[2:])
-		for j := 0; j < 32; j++ {
-			y[j] = d * float32(int8(qs[j]))
+		for j, q := range qs {
+			y[j] = d * int8F[q]
 		}
 	}
 }
