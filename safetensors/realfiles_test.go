@@ -149,8 +149,8 @@ func TestMatchesGGUF(t *testing.T) {
 	}
 	defer g.Close()
 	pairs := map[string]string{
-		"model.embed_tokens.weight":             "token_embd.weight",
-		"lm_head.weight":                        "output.weight",
+		"model.embed_tokens.weight":              "token_embd.weight",
+		"lm_head.weight":                         "output.weight",
 		"model.layers.0.self_attn.v_proj.weight": "blk.0.attn_v.weight",
 		"model.layers.7.mlp.down_proj.weight":    "blk.7.ffn_down.weight",
 		"model.layers.15.mlp.gate_proj.weight":   "blk.15.ffn_gate.weight",
