@@ -163,6 +163,16 @@ func TestParseSmall(t *testing.T) {
 	}
 }
 
+func TestParseV2(t *testing.T) {
+	f, err := Parse(spec{version: 2}.build())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Version != 2 || len(f.Tensors) != 2 || len(f.Keys()) != 4 {
+		t.Errorf("v2: version %d, %d tensors, %d keys", f.Version, len(f.Tensors), len(f.Keys()))
+	}
+}
+
 func TestGetters(t *testing.T) {
 	f := &File{values: map[string]any{
 		"u8": uint8(200), "i8": int8(-3), "i64": int64(5), "u64big": uint64(math.MaxUint64),

@@ -341,8 +341,26 @@ func (e *encoder) value(v any) {
 		for _, el := range x {
 			e.value(el)
 		}
+	case []string: // vocabularies are large: avoid reflection
+		e.u32(typeString)
+		e.u64(uint64(len(x)))
+		for _, el := range x {
+			e.str(el)
+		}
+	case []float32:
+		e.u32(typeFloat32)
+		e.u64(uint64(len(x)))
+		for _, el := range x {
+			e.u32(math.Float32bits(el))
+		}
+	case []int32:
+		e.u32(typeInt32)
+		e.u64(uint64(len(x)))
+		for _, el := range x {
+			e.u32(uint32(el))
+		}
 	default:
-		// A typed slice: element type, count, elements.
+		// Another typed slice: element type, count, elements.
 		rv := reflect.ValueOf(v)
 		e.u32(elemType(v))
 		e.u64(uint64(rv.Len()))

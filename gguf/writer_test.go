@@ -180,3 +180,22 @@ func TestWriterErrors(t *testing.T) {
 		t.Errorf("alignment 24: %v", err)
 	}
 }
+
+func BenchmarkWriteVocab(b *testing.B) {
+	toks := make([]string, 128256)
+	scores := make([]float32, len(toks))
+	types := make([]int32, len(toks))
+	for i := range toks {
+		toks[i] = strings.Repeat("x", i%13+1)
+	}
+	for b.Loop() {
+		w := NewWriter()
+		w.AddKV("tokenizer.ggml.tokens", toks)
+		w.AddKV("tokenizer.ggml.scores", scores)
+		w.AddKV("tokenizer.ggml.token_type", types)
+		w.AddKV("tokenizer.ggml.merges", toks[:100000])
+		if _, err := w.WriteTo(io.Discard); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
