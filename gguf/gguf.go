@@ -129,11 +129,18 @@ func (f *File) Tensor(name string) (*TensorInfo, bool) {
 // Matrix views the tensor as a row-major matrix of Dims[0] columns and
 // product(Dims[1:]) rows.
 func (t *TensorInfo) Matrix() (*tensor.Matrix, error) {
+	if len(t.Dims) == 0 {
+		return nil, fmt.Errorf("gguf: tensor %q has no dimensions", t.Name)
+	}
 	rows := uint64(1)
 	for _, d := range t.Dims[1:] {
-		rows *= d // cannot overflow: checked at parse time
+		hi, lo := bits.Mul64(rows, d)
+		if hi != 0 {
+			lo = math.MaxUint64
+		}
+		rows = lo
 	}
-	if len(t.Dims) == 0 || t.Dims[0] > math.MaxInt32 || rows > math.MaxInt32 {
+	if t.Dims[0] > math.MaxInt32 || rows > math.MaxInt32 {
 		return nil, fmt.Errorf("gguf: tensor %q: shape %v too large for a matrix", t.Name, t.Dims)
 	}
 	m, err := tensor.NewMatrix(t.Name, t.Type, int(rows), int(t.Dims[0]), t.Data)
