@@ -92,6 +92,19 @@ func TestModelFiles(t *testing.T) {
 					t.Errorf("types %v, want 114 Q8_0", types)
 				}
 			}
+			for i := range f.Tensors {
+				ti := &f.Tensors[i]
+				if !tensor.Supported(ti.Type) {
+					continue // kernels for this type are not registered yet
+				}
+				m, err := ti.Matrix()
+				if err != nil {
+					t.Fatalf("%s: %v", ti.Name, err)
+				}
+				if uint64(m.Cols) != ti.Dims[0] || len(m.Data) != int(ti.Size) {
+					t.Fatalf("%s: matrix %d×%d over %d bytes, dims %v size %d", ti.Name, m.Rows, m.Cols, len(m.Data), ti.Dims, ti.Size)
+				}
+			}
 			n, _ := f.Tensor("blk.3.ffn_norm.weight")
 			if m, err := n.Matrix(); err != nil || m.Rows != 1 || m.Cols != 256 {
 				t.Errorf("blk.3.ffn_norm.weight matrix: %v %v", m, err)
