@@ -301,7 +301,7 @@ func TestQuantizeRoundTrip(t *testing.T) {
 	bounds := map[DType]float64{
 		F32: 0, F16: 5e-4, BF16: 3e-3,
 		Q8_0: 0.01, Q4_0: 0.11, Q4_1: 0.10, Q5_0: 0.055, Q5_1: 0.05,
-		Q4_K: 0.09, Q6_K: 0.025,
+		Q4_K: 0.09, Q5_K: 0.045, Q6_K: 0.025,
 	}
 	rng := rand.New(rand.NewPCG(8, 9))
 	for typ, bound := range bounds {
@@ -364,7 +364,7 @@ func TestQuantizeErrors(t *testing.T) {
 	if err := Quantize(Q2_K, make([]float32, 256), make([]byte, 84)); err == nil {
 		t.Error("Q2_K quantizer should not exist")
 	}
-	for _, typ := range []DType{F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K} {
+	for _, typ := range []DType{F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K} {
 		if !CanQuantize(typ) {
 			t.Errorf("%s: no quantizer", typ)
 		}
@@ -429,6 +429,21 @@ func BenchmarkDot(b *testing.B) {
 				s += DotRow(typ, src, x)
 			}
 			sink = s
+		})
+	}
+}
+
+func BenchmarkQuantize(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	x := randomVec(rng, 4096)
+	for _, typ := range []DType{Q8_0, Q4_0, Q4_K, Q5_K, Q6_K} {
+		b.Run(typ.String(), func(b *testing.B) {
+			rb, _ := typ.RowBytes(len(x))
+			dst := make([]byte, rb)
+			b.SetBytes(int64(4 * len(x)))
+			for b.Loop() {
+				_ = Quantize(typ, x, dst)
+			}
 		})
 	}
 }

@@ -15,8 +15,9 @@ import (
 //   - Q4_0: d = v/-8 with v the signed value of largest magnitude,
 //     q = min(15, trunc(x/d + 8.5)).
 //   - Q4_1, Q5_0, Q5_1: the analogous min/max rules.
-//   - Q4_K: per 32-element sub-block a weighted least-squares search for
-//     scale and min (weights |x| + rms of the sub-block, 20 trial scales),
+//   - Q4_K, Q5_K: per 32-element sub-block a weighted least-squares search for
+//     scale and min (weights |x| + rms of the sub-block, 21 or 16 trial
+//     grids),
 //     then both quantized to 6 bits against the block's largest.
 //   - Q6_K: per 16-element sub-block a search over 19 trial scales around
 //     amax/32 maximising the x²-weighted fit, then scales quantized to int8.
@@ -74,6 +75,7 @@ var quantizers = map[DType]func(x []float32, y []byte){
 	Q5_0: quantizeQ5_0,
 	Q5_1: quantizeQ5_1,
 	Q4_K: quantizeQ4_K,
+	Q5_K: quantizeQ5_K,
 	Q6_K: quantizeQ6_K,
 }
 
@@ -247,9 +249,39 @@ func fitScaleMin(nmax int32, x, w []float32, L, aux []uint8, rmin, rdelta float3
 func clampI(v, lo, hi int32) int32 { return max(lo, min(hi, v)) }
 
 func quantizeQ4_K(x []float32, y []byte) {
+	var Ls [256]uint8
+	fitKBlock(x, y, 15, -1, 20, &Ls)
+	q := y[16:144]
+	for g := 0; g < 4; g++ {
+		for l := 0; l < 32; l++ {
+			q[32*g+l] = Ls[64*g+l] | Ls[64*g+32+l]<<4
+		}
+	}
+}
+
+func quantizeQ5_K(x []float32, y []byte) {
+	var Ls [256]uint8
+	fitKBlock(x, y, 31, -0.5, 15, &Ls)
+	qh, q := y[16:48], y[48:176]
+	clear(qh)
+	for g := 0; g < 4; g++ {
+		for l := 0; l < 32; l++ {
+			lo, hi := Ls[64*g+l], Ls[64*g+32+l]
+			q[32*g+l] = lo&15 | hi&15<<4
+			qh[l] |= lo>>4<<(2*g) | hi>>4<<(2*g+1)
+		}
+	}
+}
+
+// fitKBlock chooses the fp16 d/dmin and the 6-bit scales and mins of a
+// Q4_K/Q5_K block (same header layout) and the quants (0..nmax) of its 256
+// elements, following llama.cpp's quantize_row_q4_K/q5_K reference: per
+// 32-element sub-block a weighted scale/min fit (weights |x| + sub-block
+// rms), then 6-bit quantization of scales and mins against their maxima,
+// then requantization against the decoded values.
+func fitKBlock(x []float32, y []byte, nmax int32, rmin float32, nstep int, Ls *[256]uint8) {
 	var (
 		aux          [32]uint8
-		Ls           [256]uint8
 		w            [32]float32
 		scales, mins [8]float32
 		maxS, maxM   float32
@@ -264,7 +296,7 @@ func quantizeQ4_K(x []float32, y []byte) {
 		for l, v := range xs {
 			w[l] = av + abs32(v)
 		}
-		scales[j], mins[j] = fitScaleMin(15, xs, w[:], Ls[32*j:32*j+32], aux[:], -1, 0.1, 20)
+		scales[j], mins[j] = fitScaleMin(nmax, xs, w[:], Ls[32*j:32*j+32], aux[:], rmin, 0.1, nstep)
 		maxS, maxM = max(maxS, scales[j]), max(maxM, mins[j])
 	}
 	var invS, invM float32
@@ -300,13 +332,7 @@ func quantizeQ4_K(x []float32, y []byte) {
 		}
 		dm := dmin * m6[j]
 		for i := 0; i < 32; i++ {
-			Ls[32*j+i] = uint8(clampI(nearestInt((x[32*j+i]+dm)/ds), 0, 15))
-		}
-	}
-	q := y[16:144]
-	for g := 0; g < 4; g++ {
-		for l := 0; l < 32; l++ {
-			q[32*g+l] = Ls[64*g+l] | Ls[64*g+32+l]<<4
+			Ls[32*j+i] = uint8(clampI(nearestInt((x[32*j+i]+dm)/ds), 0, nmax))
 		}
 	}
 }
