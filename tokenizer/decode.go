@@ -11,12 +11,12 @@ import (
 // end of the text, which lets the stream decoder give the same text as
 // Decode.
 type decodeSpec struct {
-	byteLevel    bool                // map characters back through the GPT-2 byte table
-	byteFallback bool                // "<0xNN>" pieces stand for one byte
+	byteLevel    bool                  // map characters back through the GPT-2 byte table
+	byteFallback bool                  // "<0xNN>" pieces stand for one byte
 	perToken     []func(string) string // applied to each token's text, in order
-	stripRune    rune                // character stripped at the start / end of the text
-	stripLeft    int                 // how many at the start
-	stripRight   int                 // how many at the end
+	stripRune    rune                  // character stripped at the start / end of the text
+	stripLeft    int                   // how many at the start
+	stripRight   int                   // how many at the end
 }
 
 func (t *Tokenizer) appendTokenBytes(buf []byte, id int) []byte {
