@@ -1,0 +1,207 @@
+// Package engine runs generation on a loaded model: KV cache slots, the
+// per-step layer plan, sampling, stop conditions, streaming, and many
+// sequences decoded together in one forward pass.
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/d3-project/d3/depth"
+	"github.com/d3-project/d3/model"
+	"github.com/d3-project/d3/parallel"
+	"github.com/d3-project/d3/sample"
+)
+
+// DefaultPrefillChunk is how many prompt tokens go through one forward pass.
+const DefaultPrefillChunk = 64
+
+// Engine owns a model and the worker pool its kernels run on.
+type Engine struct {
+	Model *model.Model
+	Pool  *parallel.Pool
+	// Ctx is the context size of each sequence (cache capacity).
+	Ctx int
+}
+
+// New makes an engine using threads workers (<= 0: all CPUs) and a context of
+// ctx positions (<= 0 or more than the model's: the model's context length).
+func New(m *model.Model, threads, ctx int) *Engine {
+	if ctx <= 0 || ctx > m.Config.ContextLen {
+		ctx = m.Config.ContextLen
+	}
+	return &Engine{Model: m, Pool: parallel.New(threads), Ctx: ctx}
+}
+
+// Close stops the worker pool (the model stays open).
+func (e *Engine) Close() { e.Pool.Close() }
+
+// Options controls one generation.
+type Options struct {
+	MaxNew int // maximum generated tokens; <= 0 means until EOS or the context ends
+	Sample sample.Params
+	Stop   []string // stop strings: generation ends before the first occurrence
+	// Planner gives the layer plan of each generated token; nil is full depth.
+	Planner *depth.Planner
+	// LayerPlans, when set, overrides Planner: element i is T_i's plan
+	// (element 0 applies to the prompt's last position); steps beyond run
+	// full depth.
+	LayerPlans []depth.Plan
+	// Propagate writes K/V for skipped layers (K/V mode "propagate").
+	Propagate bool
+	// IgnoreEOS keeps generating past end-of-generation tokens (benchmarks).
+	IgnoreEOS bool
+}
+
+// Result is what a generation produced.
+type Result struct {
+	PromptTokens []int
+	Tokens       []int // generated ids, EOS excluded
+	Text         string
+	FinishReason string // "stop" or "length"
+	Layers       []int  // layers run for each generated token (EOS included)
+	PrefillTime  time.Duration
+	DecodeTime   time.Duration
+	// DecodeSteps counts forward passes after T_0 (tokens decoded).
+	DecodeSteps int
+	// FLOPs is the matmul work of the generation steps as run, FullFLOPs
+	// the same steps at full depth.
+	FLOPs, FullFLOPs float64
+}
+
+// DecodeTokensPerSecond is decode throughput (steps after T_0 per second of
+// decode time); 0 when there were none.
+func (r *Result) DecodeTokensPerSecond() float64 {
+	if r.DecodeTime <= 0 || r.DecodeSteps == 0 {
+		return 0
+	}
+	return float64(r.DecodeSteps) / r.DecodeTime.Seconds()
+}
+
+// MeanLayers is the mean number of layers per generated token (EOS included).
+func (r *Result) MeanLayers() float64 {
+	if len(r.Layers) == 0 {
+		return 0
+	}
+	sum := 0
+	for _, l := range r.Layers {
+		sum += l
+	}
+	return float64(sum) / float64(len(r.Layers))
+}
+
+// FLOPsRatio is FLOPs / FullFLOPs (1 at full depth).
+func (r *Result) FLOPsRatio() float64 {
+	if r.FullFLOPs == 0 {
+		return 1
+	}
+	return r.FLOPs / r.FullFLOPs
+}
+
+// ErrPromptTooLong reports a prompt that does not fit the context.
+var ErrPromptTooLong = errors.New("prompt does not fit in the context")
+
+// Generate produces a continuation of prompt. onText, when set, receives the
+// text as it is generated (never splitting a UTF-8 character and never
+// emitting text that a stop string later removes); an error from it stops
+// generation and is returned. ctx cancels between steps.
+func (e *Engine) Generate(ctx context.Context, prompt []int, opt Options, onText func(string) error) (*Result, error) {
+	st := model.NewState(e.Model, e.Pool, DefaultPrefillChunk)
+	g, err := e.newGen(prompt, opt, model.NewCache(&e.Model.Config, e.Ctx))
+	if err != nil {
+		return nil, err
+	}
+	g.onText = onText
+	if err := g.prefill(st); err != nil {
+		return nil, err
+	}
+	b := &model.Batch{Tokens: make([]int, 1), Pos: make([]int, 1), Caches: []*model.Cache{g.cache},
+		Plans: make([]depth.Plan, 1), Propagate: make([]bool, 1)}
+	for !g.done {
+		if err := ctx.Err(); err != nil {
+			g.finish()
+			return g.res, err
+		}
+		g.fillRow(b, 0)
+		if err := st.Forward(b); err != nil {
+			return nil, fmt.Errorf("engine: step %d: %w", g.step, err)
+		}
+		if err := g.accept(st.Logits(0)); err != nil {
+			return g.res, err
+		}
+	}
+	return g.res, nil
+}
+
+// GenerateBatch generates a continuation of every prompt with the same
+// options, decoding up to rows sequences together in each forward pass
+// (each with its own cache and its own layer plan). Results are in prompt
+// order; the output of each equals what Generate would give.
+func (e *Engine) GenerateBatch(ctx context.Context, prompts [][]int, opt Options, rows int) ([]*Result, error) {
+	if rows <= 0 {
+		rows = 1
+	}
+	rows = min(rows, len(prompts))
+	results := make([]*Result, len(prompts))
+	if len(prompts) == 0 {
+		return results, nil
+	}
+	prefillState := model.NewState(e.Model, e.Pool, DefaultPrefillChunk)
+	st := model.NewState(e.Model, e.Pool, rows)
+	caches := make([]*model.Cache, rows)
+	for i := range caches {
+		caches[i] = model.NewCache(&e.Model.Config, e.Ctx)
+	}
+	slots := make([]*gen, rows)
+	slotPrompt := make([]int, rows)
+	next := 0
+	b := &model.Batch{Tokens: make([]int, 0, rows), Pos: make([]int, 0, rows), Caches: make([]*model.Cache, 0, rows),
+		Plans: make([]depth.Plan, 0, rows), Propagate: make([]bool, 0, rows)}
+	active := make([]int, 0, rows)
+	for {
+		// Fill free slots with the next prompts.
+		for s := range slots {
+			for (slots[s] == nil || slots[s].done) && next < len(prompts) {
+				caches[s].Reset()
+				g, err := e.newGen(prompts[next], opt, caches[s])
+				if err != nil {
+					return nil, fmt.Errorf("engine: prompt %d: %w", next, err)
+				}
+				if err := g.prefill(prefillState); err != nil {
+					return nil, fmt.Errorf("engine: prompt %d: %w", next, err)
+				}
+				slots[s], slotPrompt[s] = g, next
+				results[next] = g.res
+				next++
+			}
+		}
+		active = active[:0]
+		for s, g := range slots {
+			if g != nil && !g.done {
+				active = append(active, s)
+			}
+		}
+		if len(active) == 0 {
+			return results, nil
+		}
+		if err := ctx.Err(); err != nil {
+			return results, err
+		}
+		n := len(active)
+		b.Tokens, b.Pos, b.Caches = b.Tokens[:n], b.Pos[:n], b.Caches[:n]
+		b.Plans, b.Propagate = b.Plans[:n], b.Propagate[:n]
+		for r, s := range active {
+			slots[s].fillRow(b, r)
+		}
+		if err := st.Forward(b); err != nil {
+			return nil, fmt.Errorf("engine: %w", err)
+		}
+		for r, s := range active {
+			if err := slots[s].accept(st.Logits(r)); err != nil {
+				return nil, fmt.Errorf("engine: prompt %d: %w", slotPrompt[s], err)
+			}
+		}
+	}
+}

@@ -1,0 +1,308 @@
+package model
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/d3-project/d3/depth"
+	"github.com/d3-project/d3/kernels"
+	"github.com/d3-project/d3/parallel"
+)
+
+// Batch is one forward pass: several token rows, each with its own position,
+// cache and layer plan. Rows of the same sequence must come in increasing
+// position order (a prefill chunk or a block of drafts to verify).
+type Batch struct {
+	Tokens []int
+	Pos    []int
+	Caches []*Cache
+	// Plans[r] says which layers row r runs; a nil slice or nil entry runs
+	// every layer. A skipped layer is the identity on the hidden state.
+	Plans []depth.Plan
+	// Propagate[r] makes layers that row r skips still write their K/V,
+	// projected from the hidden state as it arrives (K/V mode "propagate").
+	Propagate []bool
+	// Logits[r] asks for row r's logits; nil asks for every row.
+	Logits []bool
+}
+
+// LayerHook sees each layer's input and output hidden state for the rows
+// that ran it (for analysis); it must not keep the slices.
+type LayerHook func(layer, row int, in, out []float32)
+
+// State holds every buffer one forward pass needs, sized once for a
+// maximum number of rows, so the per-token path allocates nothing.
+type State struct {
+	m       *Model
+	pool    *parallel.Pool
+	maxRows int
+
+	x, xb, q, k, v, att, gate, up []float32 // row-major activations
+	cos, sin                      []float32 // maxRows × headDim/2
+	logits                        []float32 // grows with the number of logit rows
+	logitRow                      []int     // batch row -> index in logits, -1 if none
+	scratch                       [][]float32
+	scores                        [][]float32 // per worker, one context's scores
+	run, write, need              []int       // row lists of the current layer
+	entry                         []int       // row -> its cache entry index at this layer
+	hookIn                        []float32
+
+	Hook LayerHook
+}
+
+// NewState allocates buffers for batches of up to maxRows rows.
+func NewState(m *Model, pool *parallel.Pool, maxRows int) *State {
+	c := &m.Config
+	w := pool.Workers()
+	st := &State{m: m, pool: pool, maxRows: maxRows}
+	st.x = make([]float32, maxRows*c.Hidden)
+	st.xb = make([]float32, maxRows*max(c.Hidden, c.QDim()))
+	st.q = make([]float32, maxRows*c.QDim())
+	st.k = make([]float32, maxRows*c.KVDim())
+	st.v = make([]float32, maxRows*c.KVDim())
+	st.att = make([]float32, maxRows*c.QDim())
+	st.gate = make([]float32, maxRows*c.Intermediate)
+	st.up = make([]float32, maxRows*c.Intermediate)
+	st.cos = make([]float32, maxRows*c.HeadDim/2)
+	st.sin = make([]float32, maxRows*c.HeadDim/2)
+	st.logitRow = make([]int, maxRows)
+	st.scratch = make([][]float32, w)
+	st.scores = make([][]float32, w)
+	maxCols := max(c.Hidden, c.Intermediate, c.QDim())
+	for i := range st.scratch {
+		st.scratch[i] = make([]float32, maxCols)
+	}
+	st.run = make([]int, 0, maxRows)
+	st.write = make([]int, 0, maxRows)
+	st.need = make([]int, 0, maxRows)
+	st.entry = make([]int, maxRows)
+	return st
+}
+
+// MaxRows is the largest batch this state accepts.
+func (st *State) MaxRows() int { return st.maxRows }
+
+// Logits returns the logits of batch row r from the last Forward (nil if
+// that row's logits were not requested). The slice is reused by the next call.
+func (st *State) Logits(r int) []float32 {
+	i := st.logitRow[r]
+	if i < 0 {
+		return nil
+	}
+	v := st.m.Config.VocabSize
+	return st.logits[i*v : (i+1)*v]
+}
+
+func (b *Batch) validate(m *Model, maxRows int) error {
+	n := len(b.Tokens)
+	switch {
+	case n == 0:
+		return fmt.Errorf("empty batch")
+	case n > maxRows:
+		return fmt.Errorf("batch of %d rows exceeds the state's %d", n, maxRows)
+	case len(b.Pos) != n || len(b.Caches) != n:
+		return fmt.Errorf("batch has %d tokens, %d positions, %d caches", n, len(b.Pos), len(b.Caches))
+	case b.Plans != nil && len(b.Plans) != n, b.Propagate != nil && len(b.Propagate) != n, b.Logits != nil && len(b.Logits) != n:
+		return fmt.Errorf("batch plan, propagate or logits list does not have %d rows", n)
+	}
+	L := m.Config.NumLayers
+	for r := 0; r < n; r++ {
+		if t := b.Tokens[r]; t < 0 || t >= m.Config.VocabSize {
+			return fmt.Errorf("row %d: token id %d outside the vocabulary (size %d)", r, t, m.Config.VocabSize)
+		}
+		if b.Caches[r] == nil {
+			return fmt.Errorf("row %d: no cache", r)
+		}
+		if b.Plans != nil && b.Plans[r] != nil && len(b.Plans[r]) != L {
+			return fmt.Errorf("row %d: plan covers %d layers, model has %d", r, len(b.Plans[r]), L)
+		}
+		c, pos := b.Caches[r], b.Pos[r]
+		prev := c.next
+		for p := r - 1; p >= 0; p-- {
+			if b.Caches[p] == c {
+				prev = b.Pos[p] + 1
+				break
+			}
+		}
+		if pos < prev {
+			return fmt.Errorf("row %d: position %d is not after the sequence's previous position %d", r, pos, prev-1)
+		}
+		if pos >= c.capacity {
+			return fmt.Errorf("row %d: position %d exceeds the context size %d", r, pos, c.capacity)
+		}
+	}
+	return nil
+}
+
+// Forward runs the batch through the model, appending K/V to each row's
+// cache and computing the requested logits (read them with Logits).
+func (st *State) Forward(b *Batch) error {
+	m := st.m
+	c := &m.Config
+	if err := b.validate(m, st.maxRows); err != nil {
+		return fmt.Errorf("forward: %w", err)
+	}
+	n := len(b.Tokens)
+	H, Q, KV, I := c.Hidden, c.QDim(), c.KVDim(), c.Intermediate
+	half := c.HeadDim / 2
+	for r := 0; r < n; r++ {
+		b.Caches[r].next = b.Pos[r] + 1
+		m.Embed.DequantRow(b.Tokens[r], st.x[r*H:(r+1)*H])
+		p := float64(b.Pos[r])
+		for i, f := range m.invFreq {
+			s, co := math.Sincos(p * f)
+			st.cos[r*half+i], st.sin[r*half+i] = float32(co), float32(s)
+		}
+	}
+	for l := range m.Layers {
+		L := &m.Layers[l]
+		st.run, st.write = st.run[:0], st.write[:0]
+		for r := 0; r < n; r++ {
+			runs := b.Plans == nil || b.Plans[r] == nil || b.Plans[r][l]
+			if runs {
+				st.run = append(st.run, r)
+			}
+			if runs || b.Propagate != nil && b.Propagate[r] {
+				st.write = append(st.write, r)
+			}
+		}
+		if len(st.write) == 0 {
+			continue
+		}
+		if st.Hook != nil {
+			st.hookIn = append(st.hookIn[:0], st.x[:n*H]...)
+		}
+		// Attention: norm, projections, RoPE, cache append.
+		for _, r := range st.write {
+			kernels.RMSNorm(st.xb[r*H:(r+1)*H], st.x[r*H:(r+1)*H], L.AttnNorm, c.NormEps)
+		}
+		kernels.MatMul(st.pool, L.Wk, st.xb, H, st.k, KV, st.write, st.scratch)
+		kernels.MatMul(st.pool, L.Wv, st.xb, H, st.v, KV, st.write, st.scratch)
+		kernels.MatMul(st.pool, L.Wq, st.xb, H, st.q, Q, st.run, st.scratch)
+		for _, r := range st.write {
+			k, v := st.k[r*KV:(r+1)*KV], st.v[r*KV:(r+1)*KV]
+			if L.Bk != nil {
+				kernels.Add(k, L.Bk)
+				kernels.Add(v, L.Bv)
+			}
+			kernels.RoPE(k, c.HeadDim, st.cos[r*half:(r+1)*half], st.sin[r*half:(r+1)*half], c.RopeInterleaved)
+			st.entry[r] = b.Caches[r].append(l, b.Pos[r], k, v)
+		}
+		if len(st.run) == 0 {
+			continue
+		}
+		for _, r := range st.run {
+			q := st.q[r*Q : (r+1)*Q]
+			if L.Bq != nil {
+				kernels.Add(q, L.Bq)
+			}
+			kernels.RoPE(q, c.HeadDim, st.cos[r*half:(r+1)*half], st.sin[r*half:(r+1)*half], c.RopeInterleaved)
+		}
+		st.attention(b, l)
+		kernels.MatMul(st.pool, L.Wo, st.att, Q, st.xb, H, st.run, st.scratch)
+		for _, r := range st.run {
+			kernels.Add(st.x[r*H:(r+1)*H], st.xb[r*H:(r+1)*H])
+		}
+		// Feed-forward: norm, SwiGLU, down projection, residual.
+		for _, r := range st.run {
+			kernels.RMSNorm(st.xb[r*H:(r+1)*H], st.x[r*H:(r+1)*H], L.FFNNorm, c.NormEps)
+		}
+		kernels.MatMul(st.pool, L.Gate, st.xb, H, st.gate, I, st.run, st.scratch)
+		kernels.MatMul(st.pool, L.Up, st.xb, H, st.up, I, st.run, st.scratch)
+		for _, r := range st.run {
+			kernels.SwiGLU(st.gate[r*I:(r+1)*I], st.up[r*I:(r+1)*I])
+		}
+		kernels.MatMul(st.pool, L.Down, st.gate, I, st.xb, H, st.run, st.scratch)
+		for _, r := range st.run {
+			kernels.Add(st.x[r*H:(r+1)*H], st.xb[r*H:(r+1)*H])
+		}
+		if st.Hook != nil {
+			for _, r := range st.run {
+				st.Hook(l, r, st.hookIn[r*H:(r+1)*H], st.x[r*H:(r+1)*H])
+			}
+		}
+	}
+	// Final norm and LM head for the rows that want logits.
+	st.need = st.need[:0]
+	for r := 0; r < n; r++ {
+		st.logitRow[r] = -1
+		if b.Logits == nil || b.Logits[r] {
+			st.logitRow[r] = len(st.need)
+			st.need = append(st.need, r)
+		}
+	}
+	for r := n; r < len(st.logitRow); r++ {
+		st.logitRow[r] = -1
+	}
+	if len(st.need) == 0 {
+		return nil
+	}
+	V := c.VocabSize
+	if want := len(st.need) * V; len(st.logits) < want {
+		st.logits = make([]float32, want)
+	}
+	for i, r := range st.need {
+		// Compact the normed rows so logits come out densely packed.
+		kernels.RMSNorm(st.xb[i*H:(i+1)*H], st.x[r*H:(r+1)*H], m.Norm, c.NormEps)
+		st.need[i] = i
+	}
+	kernels.MatMul(st.pool, m.Output, st.xb, H, st.logits, V, st.need, st.scratch)
+	return nil
+}
+
+// attention computes each running row's attention output into st.att,
+// over the entries its cache holds at layer l up to its own position.
+func (st *State) attention(b *Batch, l int) {
+	c := &st.m.Config
+	Q, KV, hd := c.QDim(), c.KVDim(), c.HeadDim
+	group := c.NumHeads / c.NumKVHeads
+	scale := float32(1 / math.Sqrt(float64(hd)))
+	tasks := len(st.run) * c.NumHeads
+	st.pool.For(tasks, 1, func(worker, lo, hi int) {
+		for t := lo; t < hi; t++ {
+			r := st.run[t/c.NumHeads]
+			h := t % c.NumHeads
+			cache := b.Caches[r]
+			lc := &cache.layers[l]
+			count := st.entry[r] + 1
+			if len(st.scores[worker]) < count {
+				st.scores[worker] = make([]float32, max(count, cache.capacity))
+			}
+			sc := st.scores[worker][:count]
+			q := st.q[r*Q+h*hd : r*Q+(h+1)*hd]
+			off := (h / group) * hd
+			for j := 0; j < count; j++ {
+				sc[j] = kernels.Dot(q, lc.k[j*KV+off:j*KV+off+hd]) * scale
+			}
+			kernels.Softmax(sc)
+			out := st.att[r*Q+h*hd : r*Q+(h+1)*hd]
+			clear(out)
+			for j := 0; j < count; j++ {
+				kernels.AXPY(sc[j], lc.v[j*KV+off:j*KV+off+hd], out)
+			}
+		}
+	})
+}
+
+// AllLogits runs tokens from position 0 at full depth and returns the
+// logits of every position (a debugging aid, like llama.cpp's logits dump).
+func AllLogits(m *Model, pool *parallel.Pool, tokens []int) ([][]float32, error) {
+	const chunk = 64
+	st := NewState(m, pool, min(chunk, len(tokens)))
+	cache := NewCache(&m.Config, len(tokens))
+	out := make([][]float32, 0, len(tokens))
+	for start := 0; start < len(tokens); start += chunk {
+		n := min(chunk, len(tokens)-start)
+		b := &Batch{Tokens: tokens[start : start+n], Pos: make([]int, n), Caches: make([]*Cache, n)}
+		for i := range b.Pos {
+			b.Pos[i], b.Caches[i] = start+i, cache
+		}
+		if err := st.Forward(b); err != nil {
+			return nil, err
+		}
+		for i := 0; i < n; i++ {
+			out = append(out, append([]float32(nil), st.Logits(i)...))
+		}
+	}
+	return out, nil
+}
