@@ -112,7 +112,7 @@ func fromTokenizerJSON(data, configJSON []byte) (*Tokenizer, error) {
 	t := &Tokenizer{bos: -1, eos: -1, unk: -1}
 	switch mdl.Type {
 	case "BPE":
-		err = t.loadHFBPE(&mdl)
+		err = t.loadHFBPE(&mdl, len(f.AddedTokens))
 	case "Unigram":
 		err = t.loadHFUnigram(&mdl)
 	default:
@@ -212,10 +212,12 @@ func withOrWithout(ids []int, id int, want, front bool) []int {
 	return out
 }
 
-// setPiece records id's text, growing the tables as needed.
-func (t *Tokenizer) setPiece(id int, text string, typ int32) error {
-	if id < 0 || id >= maxVocab {
-		return fmt.Errorf("token %q has id %d outside [0, %d)", text, id, maxVocab)
+// setPiece records id's text, growing the tables as needed. Ids must be
+// below limit, the number of vocabulary entries and added tokens: ids are
+// dense, and a stray huge id must not make us allocate for it.
+func (t *Tokenizer) setPiece(id int, text string, typ int32, limit int) error {
+	if id < 0 || id >= limit || id >= maxVocab {
+		return fmt.Errorf("token %q has id %d outside [0, %d)", text, id, min(limit, maxVocab))
 	}
 	for len(t.pieces) <= id {
 		t.pieces = append(t.pieces, "")
@@ -226,7 +228,7 @@ func (t *Tokenizer) setPiece(id int, text string, typ int32) error {
 	return nil
 }
 
-func (t *Tokenizer) loadHFBPE(mdl *hfModel) error {
+func (t *Tokenizer) loadHFBPE(mdl *hfModel, nAdded int) error {
 	var vocab map[string]int
 	if err := json.Unmarshal(mdl.Vocab, &vocab); err != nil {
 		return fmt.Errorf("vocab is not an object of token -> id: %w", err)
@@ -245,7 +247,7 @@ func (t *Tokenizer) loadHFBPE(mdl *hfModel) error {
 		if _, isByte := bytePiece(s); isByte && mdl.ByteFallback {
 			typ = typeByte
 		}
-		if err := t.setPiece(id, s, typ); err != nil {
+		if err := t.setPiece(id, s, typ, len(vocab)+nAdded); err != nil {
 			return fmt.Errorf("vocab: %w", err)
 		}
 		v32[s] = int32(id)
@@ -353,6 +355,7 @@ func (t *Tokenizer) loadHFUnigram(mdl *hfModel) error {
 
 func (t *Tokenizer) addHFAddedTokens(added []hfAdded) error {
 	var raw, normed []matchTok
+	limit := len(t.pieces) + len(added)
 	for i, a := range added {
 		if a.ID == nil || a.Content == nil {
 			return fmt.Errorf("added_tokens[%d]: missing id or content", i)
@@ -368,7 +371,7 @@ func (t *Tokenizer) addHFAddedTokens(added []hfAdded) error {
 		if a.Special {
 			typ = typeControl
 		}
-		if err := t.setPiece(id, *a.Content, typ); err != nil {
+		if err := t.setPiece(id, *a.Content, typ, limit); err != nil {
 			return fmt.Errorf("added_tokens[%d]: %w", i, err)
 		}
 		mt := matchTok{text: *a.Content, id: id, lstrip: a.LStrip, rstrip: a.RStrip, singleWrd: a.SingleWord}
