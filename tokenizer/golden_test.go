@@ -37,7 +37,7 @@ var (
 	loaded = map[string]*Tokenizer{}
 )
 
-func loadShared(t *testing.T, path ...string) *Tokenizer {
+func loadShared(t testing.TB, path ...string) *Tokenizer {
 	t.Helper()
 	p := testutil.Shared(t, path...)
 	loadMu.Lock()
