@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sort"
 	"strings"
 )
 
@@ -17,15 +18,30 @@ type command struct {
 	run     func(args []string, stdout, stderr io.Writer) error
 }
 
+// commands is filled by register calls in each command's file (init).
 var commands []command
 
-func init() {
-	commands = []command{
-		{"generate", "generate text from a prompt", runGenerate},
-		{"tokenize", "print the token ids of a text", runTokenize},
-		{"logits", "print the logits of every position of a token sequence", runLogits},
-		{"info", "describe a model file or directory", runInfo},
+// commandOrder is the order of commands in the usage text.
+var commandOrder = []string{"generate", "tokenize", "logits", "info", "bench", "synth", "eval", "analyze", "tune", "serve"}
+
+func register(c command) {
+	commands = append(commands, c)
+	rank := func(name string) int {
+		for i, n := range commandOrder {
+			if n == name {
+				return i
+			}
+		}
+		return len(commandOrder)
 	}
+	sort.SliceStable(commands, func(i, j int) bool { return rank(commands[i].name) < rank(commands[j].name) })
+}
+
+func init() {
+	register(command{"generate", "generate text from a prompt", runGenerate})
+	register(command{"tokenize", "print the token ids of a text", runTokenize})
+	register(command{"logits", "print the logits of every position of a token sequence", runLogits})
+	register(command{"info", "describe a model file or directory", runInfo})
 }
 
 func main() {
