@@ -375,7 +375,7 @@ func (t *Tokenizer) addHFAddedTokens(added []hfAdded) error {
 			return fmt.Errorf("added_tokens[%d]: %w", i, err)
 		}
 		mt := matchTok{text: *a.Content, id: id, lstrip: a.LStrip, rstrip: a.RStrip, singleWrd: a.SingleWord}
-		if a.Normalized && !a.Special {
+		if a.Normalized {
 			normed = append(normed, mt)
 		} else {
 			raw = append(raw, mt)

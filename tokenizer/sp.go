@@ -318,7 +318,6 @@ func FromSentencePiece(data, configJSON []byte) (*Tokenizer, error) {
 	default:
 		return nil, fmt.Errorf("tokenizer.model: unsupported model_type %d (only UNIGRAM=1 and BPE=2)", p.modelType)
 	}
-	nPieces := len(p.pieces)
 	unk := -1
 	for i, typ := range p.types {
 		if typ == typeUnknown {
@@ -341,8 +340,8 @@ func FromSentencePiece(data, configJSON []byte) (*Tokenizer, error) {
 		kind:   kind,
 		pieces: p.pieces,
 		types:  p.types,
-		bos:    idOrNone(p.bosID, nPieces),
-		eos:    idOrNone(p.eosID, nPieces),
+		bos:    controlOrNone(p.bosID, p.types),
+		eos:    controlOrNone(p.eosID, p.types),
 		unk:    unk,
 		sp:     newSPModel(p.pieces, p.scores, p.types, p.modelType == 1, p.byteFallback, unk),
 		spNorm: &spNormalizer{
@@ -376,8 +375,9 @@ func spDecodeSpec(stripPrefix bool) decodeSpec {
 	return d
 }
 
-func idOrNone(id, n int) int {
-	if id < 0 || id >= n {
+// controlOrNone returns id when it names a control piece, else -1.
+func controlOrNone(id int, types []int32) int {
+	if id < 0 || id >= len(types) || types[id] != typeControl {
 		return -1
 	}
 	return id

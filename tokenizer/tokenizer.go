@@ -180,6 +180,12 @@ func (t *Tokenizer) NewStreamDecoder() *StreamDecoder {
 	return &StreamDecoder{t: t, stripLeft: t.dec.stripLeft}
 }
 
+// KeepLeadingSpace makes the decoder keep a space at the very start of the
+// text, which Decode drops as the SentencePiece dummy prefix (or a decoder's
+// Strip). Call it before the first Push when the ids continue earlier text,
+// such as a prompt, so that "Answer:" + "▁Kira" reads "Answer: Kira".
+func (d *StreamDecoder) KeepLeadingSpace() { d.stripLeft = 0 }
+
 // Push adds one id and returns the text it completes. Bytes of a UTF-8
 // character split across tokens are held back until the character is whole.
 func (d *StreamDecoder) Push(id int) string {
