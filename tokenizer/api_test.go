@@ -1,6 +1,7 @@
 package tokenizer
 
 import (
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -174,5 +175,33 @@ func TestConfigOverrides(t *testing.T) {
 	}
 	if got := tk.Encode("a", true); !slices.Equal(got, []int{0, 2}) || tk.AddsBOS() || tk.ChatTemplate() != "D" {
 		t.Errorf("config: got %v, adds BOS %v, template %q", got, tk.AddsBOS(), tk.ChatTemplate())
+	}
+}
+
+// With a tokenizer_config.json listing added tokens, a tokenizer.model
+// matches them whole (as transformers does); each text piece between them
+// is encoded as a text of its own, dummy prefix included.
+func TestSentencePieceConfigAddedTokens(t *testing.T) {
+	var g goldenFile
+	readJSON(t, testutil.Shared(t, "golden", "tokenizers", "golden.json"), &g)
+	data, err := os.ReadFile(testutil.Shared(t, "models", "d3-tiny", "tokenizer.model"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := `{"added_tokens_decoder": {"1": {"content": "<s>", "special": true}, "2": {"content": "</s>", "special": true}},
+	 "add_bos_token": false, "add_eos_token": true}`
+	tk, err := FromSentencePiece(data, []byte(cfg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := g.Tokenizers["d3-tiny"].Plain[slices.Index(g.Strings, "a")]
+	want := append(append([]int{1}, a...), 2)
+	want = append(want, a...)
+	want = append(want, 2) // add_eos_token
+	if got := tk.Encode("<s>a</s>a", true); !slices.Equal(got, want) {
+		t.Errorf("got %v want %v", got, want)
+	}
+	if _, err := FromSentencePiece(data, []byte(`{"added_tokens_decoder": {"1": {"content": "<x>"}}}`)); err == nil {
+		t.Error("added token clashing with the vocabulary accepted")
 	}
 }

@@ -3,6 +3,8 @@ package tokenizer
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strconv"
 )
 
 // tokConfig holds what we use from tokenizer_config.json.
@@ -10,6 +12,7 @@ type tokConfig struct {
 	addBOS, addEOS     *bool
 	bosToken, eosToken *string
 	chatTemplate       string
+	addedTokens        []hfAdded // added_tokens_decoder, by id
 }
 
 func parseConfig(data []byte) (*tokConfig, error) {
@@ -33,6 +36,21 @@ func parseConfig(data []byte) (*tokConfig, error) {
 	}
 	if c.eosToken, err = optTokenText(raw, "eos_token"); err != nil {
 		return nil, err
+	}
+	if atd, ok := raw["added_tokens_decoder"]; ok && string(atd) != "null" {
+		var m map[string]hfAdded
+		if err := json.Unmarshal(atd, &m); err != nil {
+			return nil, fmt.Errorf("tokenizer_config.json: added_tokens_decoder: %w", err)
+		}
+		for key, a := range m {
+			id, err := strconv.Atoi(key)
+			if err != nil {
+				return nil, fmt.Errorf("tokenizer_config.json: added_tokens_decoder key %q is not an id", key)
+			}
+			a.ID = &id
+			c.addedTokens = append(c.addedTokens, a)
+		}
+		slices.SortFunc(c.addedTokens, func(a, b hfAdded) int { return *a.ID - *b.ID })
 	}
 	if ct, ok := raw["chat_template"]; ok && string(ct) != "null" {
 		var s string

@@ -172,6 +172,18 @@ func newMatcher(toks []matchTok) *matcher {
 	return m
 }
 
+// all returns the tokens of m.
+func (m *matcher) all() []matchTok {
+	if m == nil {
+		return nil
+	}
+	var out []matchTok
+	for _, l := range m.byFirst {
+		out = append(out, l...)
+	}
+	return out
+}
+
 // longestAt returns the longest token matching at s[i:], if any.
 func (m *matcher) longestAt(s string, i int) (matchTok, bool) {
 	if m == nil {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -352,6 +353,21 @@ func FromSentencePiece(data, configJSON []byte) (*Tokenizer, error) {
 	}
 	if p.addDummyPrefix && p.treatWhitespaceAsSuffix {
 		t.dec.stripRight = 1
+	}
+	// transformers matches the config's added tokens (<s>, </s>, ...) whole
+	// in the text; sentencepiece alone, without a config, does not.
+	if len(cfg.addedTokens) > 0 {
+		t.pieces = slices.Clone(t.pieces)
+		t.types = slices.Clone(t.types)
+		if err := t.addHFAddedTokens(cfg.addedTokens); err != nil {
+			return nil, fmt.Errorf("tokenizer_config.json: added_tokens_decoder: %w", err)
+		}
+		if t.normSpecial != nil {
+			// sentencepiece normalization would have to run first; these are
+			// rare enough to match on the raw text too.
+			t.rawSpecial = newMatcher(append(t.rawSpecial.all(), t.normSpecial.all()...))
+			t.normSpecial = nil
+		}
 	}
 	// transformers' Llama tokenizer adds BOS and not EOS unless told otherwise.
 	addBOS, addEOS := true, false
