@@ -91,9 +91,10 @@ func prefill(st *model.State, cache *model.Cache, tokens []int, start int) error
 	return nil
 }
 
-// checkLimits ends generation when max tokens or the context is reached.
+// checkLimits ends generation when max tokens are reached or the prompt and
+// the generated tokens fill the context.
 func (g *gen) checkLimits() {
-	if g.opt.MaxNew > 0 && g.step >= g.opt.MaxNew || g.pos >= g.cache.Capacity() {
+	if g.opt.MaxNew > 0 && g.step >= g.opt.MaxNew || g.pos+1 >= g.cache.Capacity() {
 		g.finish()
 	}
 }
