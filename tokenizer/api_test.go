@@ -64,10 +64,7 @@ func TestGGUFMetadata(t *testing.T) {
 		{"llama3", true, []int{128001, 128009}},
 		{"qwen3", false, []int{151643, 151645, 128247}},
 	} {
-		tk, err := FromGGUFVocab(vocabFromGGUF(t, testutil.Shared(t, "golden", "tokenizers", "gguf", c.name+"-vocab.gguf")))
-		if err != nil {
-			t.Fatal(err)
-		}
+		tk := loadGGUF(t, "golden", "tokenizers", "gguf", c.name+"-vocab.gguf")
 		if tk.AddsBOS() != c.addsBOS || tk.Kind() != KindByteLevelBPE || tk.ChatTemplate() == "" {
 			t.Errorf("%s: addsBOS %v kind %s", c.name, tk.AddsBOS(), tk.Kind())
 		}

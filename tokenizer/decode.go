@@ -17,6 +17,7 @@ type decodeSpec struct {
 	stripRune    rune                  // character stripped at the start / end of the text
 	stripLeft    int                   // how many at the start
 	stripRight   int                   // how many at the end
+	joinSpace    bool                  // no decoder: tokens are joined with spaces
 }
 
 func (t *Tokenizer) appendTokenBytes(buf []byte, id int) []byte {

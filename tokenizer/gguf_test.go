@@ -10,7 +10,7 @@ import (
 
 // vocabFromGGUF is the test's own GGUF -> GGUFVocab bridge (the real one
 // lives in the model loader, to keep this package free of the reader).
-func vocabFromGGUF(t *testing.T, path string) GGUFVocab {
+func vocabFromGGUF(t testing.TB, path string) GGUFVocab {
 	t.Helper()
 	f, err := gguf.Open(path)
 	if err != nil {
@@ -43,6 +43,23 @@ func vocabFromGGUF(t *testing.T, path string) GGUFVocab {
 	return v
 }
 
+// loadGGUF builds (once per test binary) the tokenizer of a shared GGUF file.
+func loadGGUF(t testing.TB, path ...string) *Tokenizer {
+	t.Helper()
+	p := testutil.Shared(t, path...)
+	loadMu.Lock()
+	defer loadMu.Unlock()
+	if tk, ok := loaded[p]; ok {
+		return tk
+	}
+	tk, err := FromGGUFVocab(vocabFromGGUF(t, p))
+	if err != nil {
+		t.Fatal(err)
+	}
+	loaded[p] = tk
+	return tk
+}
+
 func TestGGUFGolden(t *testing.T) {
 	var g struct {
 		Strings    []string `json:"strings"`
@@ -59,10 +76,7 @@ func TestGGUFGolden(t *testing.T) {
 			if len(want.Plain) != len(g.Strings) || len(want.WithBOSPerMetadata) != len(g.Strings) {
 				t.Fatalf("golden has %d/%d entries for %d strings", len(want.Plain), len(want.WithBOSPerMetadata), len(g.Strings))
 			}
-			tk, err := FromGGUFVocab(vocabFromGGUF(t, testutil.Shared(t, "golden", "tokenizers", "gguf", name+"-vocab.gguf")))
-			if err != nil {
-				t.Fatal(err)
-			}
+			tk := loadGGUF(t, "golden", "tokenizers", "gguf", name+"-vocab.gguf")
 			bad := 0
 			for i, s := range g.Strings {
 				if got := tk.Encode(s, false); !slices.Equal(got, want.Plain[i]) {

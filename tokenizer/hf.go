@@ -21,7 +21,7 @@ type hfFile struct {
 	PreTokenizer  json.RawMessage `json:"pre_tokenizer"`
 	PostProcessor json.RawMessage `json:"post_processor"`
 	Decoder       json.RawMessage `json:"decoder"`
-	Model         json.RawMessage `json:"model"`
+	Model         *hfModel        `json:"model"`
 }
 
 type hfAdded struct {
@@ -94,13 +94,10 @@ func fromTokenizerJSON(data, configJSON []byte) (*Tokenizer, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(f.Model) == 0 || string(f.Model) == "null" {
+	if f.Model == nil {
 		return nil, errors.New("no model")
 	}
-	var mdl hfModel
-	if err := json.Unmarshal(f.Model, &mdl); err != nil {
-		return nil, fmt.Errorf("model: %w", err)
-	}
+	mdl := *f.Model
 	if mdl.Type == "" { // older files omit it
 		switch {
 		case len(mdl.Merges) > 0:
@@ -148,7 +145,9 @@ func fromTokenizerJSON(data, configJSON []byte) (*Tokenizer, error) {
 	if err != nil {
 		return nil, err
 	}
-	if dc != nil {
+	if dc == nil {
+		t.dec.joinSpace = true
+	} else {
 		fused := false
 		if err := buildDecoder(dc, &t.dec, &fused); err != nil {
 			return nil, fmt.Errorf("decoder: %w", err)
@@ -229,9 +228,12 @@ func (t *Tokenizer) setPiece(id int, text string, typ int32, limit int) error {
 }
 
 func (t *Tokenizer) loadHFBPE(mdl *hfModel, nAdded int) error {
-	var vocab map[string]int
-	if err := json.Unmarshal(mdl.Vocab, &vocab); err != nil {
-		return fmt.Errorf("vocab is not an object of token -> id: %w", err)
+	vocab, err := fastVocab(mdl.Vocab)
+	if err != nil {
+		vocab = nil
+		if err := json.Unmarshal(mdl.Vocab, &vocab); err != nil {
+			return fmt.Errorf("vocab is not an object of token -> id: %w", err)
+		}
 	}
 	if len(vocab) == 0 {
 		return errors.New("empty vocab")
@@ -289,28 +291,33 @@ func parseMerges(raw json.RawMessage) ([][2]string, error) {
 	if len(raw) == 0 || string(raw) == "null" {
 		return nil, nil
 	}
-	var strs []string
-	if err := json.Unmarshal(raw, &strs); err == nil {
-		out := make([][2]string, len(strs))
-		for i, s := range strs {
-			a, b, ok := strings.Cut(s, " ")
-			if !ok || a == "" || b == "" || strings.Contains(b, " ") {
-				return nil, fmt.Errorf("merges[%d] = %q is not two tokens separated by one space", i, s)
+	strs, pairs, err := fastMerges(raw)
+	if err != nil {
+		strs, pairs = nil, nil
+		if json.Unmarshal(raw, &strs) != nil {
+			strs = nil
+			var ps [][]string
+			if err := json.Unmarshal(raw, &ps); err != nil {
+				return nil, errors.New("merges is neither a list of \"a b\" strings nor a list of [a, b] pairs")
 			}
-			out[i] = [2]string{a, b}
+			for i, p := range ps {
+				if len(p) != 2 {
+					return nil, fmt.Errorf("merges[%d] has %d elements, want 2", i, len(p))
+				}
+				pairs = append(pairs, [2]string{p[0], p[1]})
+			}
 		}
-		return out, nil
 	}
-	var pairs [][]string
-	if err := json.Unmarshal(raw, &pairs); err != nil {
-		return nil, errors.New("merges is neither a list of \"a b\" strings nor a list of [a, b] pairs")
+	if pairs != nil {
+		return pairs, nil
 	}
-	out := make([][2]string, len(pairs))
-	for i, p := range pairs {
-		if len(p) != 2 {
-			return nil, fmt.Errorf("merges[%d] has %d elements, want 2", i, len(p))
+	out := make([][2]string, len(strs))
+	for i, s := range strs {
+		a, b, ok := strings.Cut(s, " ")
+		if !ok || a == "" || b == "" || strings.Contains(b, " ") {
+			return nil, fmt.Errorf("merges[%d] = %q is not two tokens separated by one space", i, s)
 		}
-		out[i] = [2]string{p[0], p[1]}
+		out[i] = [2]string{a, b}
 	}
 	return out, nil
 }

@@ -67,7 +67,7 @@ func TestMalformedSentencePiece(t *testing.T) {
 	}
 	// Every strict prefix fails: in the middle of a field the message is
 	// truncated; at a field boundary the normalizer_spec (last) is missing.
-	for n := 0; n < len(data); n += 1 + n/50 {
+	for n := 0; n < len(data); n += 1 + n/8 {
 		if _, err := FromSentencePiece(data[:n], nil); err == nil || !strings.HasPrefix(err.Error(), "tokenizer.model: ") {
 			t.Fatalf("prefix of %d bytes: err %v", n, err)
 		}
@@ -152,14 +152,8 @@ func FuzzEncode(f *testing.F) {
 	f.Add("\xff\xfe invalid \xc3")
 	f.Add("\u2581\u2581 x")
 	f.Add(strings.Repeat("<|begin_of_text|>\n", 3))
-	tiny, err := Load(testutil.Shared(f, "models", "d3-tiny", "tokenizer.model"))
-	if err != nil {
-		f.Fatal(err)
-	}
-	llama3, err := Load(testutil.Shared(f, "golden", "tokenizers", "llama3"))
-	if err != nil {
-		f.Fatal(err)
-	}
+	tiny := loadShared(f, goldenTokenizerPath("d3-tiny")...)
+	llama3 := loadShared(f, goldenTokenizerPath("llama3")...)
 	f.Fuzz(func(t *testing.T, s string) {
 		for _, tk := range []*Tokenizer{tiny, llama3} {
 			ids := tk.Encode(s, true)

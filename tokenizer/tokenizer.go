@@ -160,7 +160,10 @@ func (t *Tokenizer) encodeSegment(out []int, text string, atStart bool) []int {
 // vocabulary are skipped.
 func (t *Tokenizer) Decode(ids []int) string {
 	var buf []byte
-	for _, id := range ids {
+	for i, id := range ids {
+		if t.dec.joinSpace && i > 0 {
+			buf = append(buf, ' ')
+		}
 		buf = t.appendTokenBytes(buf, id)
 	}
 	buf, _ = t.dec.stripStart(buf, t.dec.stripLeft)
@@ -173,6 +176,7 @@ type StreamDecoder struct {
 	t         *Tokenizer
 	pending   []byte
 	stripLeft int
+	pushed    bool
 }
 
 // NewStreamDecoder returns a decoder for one generated sequence.
@@ -189,6 +193,10 @@ func (d *StreamDecoder) KeepLeadingSpace() { d.stripLeft = 0 }
 // Push adds one id and returns the text it completes. Bytes of a UTF-8
 // character split across tokens are held back until the character is whole.
 func (d *StreamDecoder) Push(id int) string {
+	if d.t.dec.joinSpace && d.pushed {
+		d.pending = append(d.pending, ' ')
+	}
+	d.pushed = true
 	d.pending = d.t.appendTokenBytes(d.pending, id)
 	if d.stripLeft > 0 && len(d.pending) > 0 {
 		var n int
