@@ -8,6 +8,14 @@ import "math"
 // Dot is the float32 dot product of a and b[:len(a)].
 func Dot(a, b []float32) float32 {
 	b = b[:len(a)]
+	if len(a) == 0 {
+		return 0
+	}
+	return dotSIMD(a, b)
+}
+
+// dotGeneric is Dot in pure Go, for CPUs without the vector extensions.
+func dotGeneric(a, b []float32) float32 {
 	var s0, s1, s2, s3 float32
 	i := 0
 	for ; i+4 <= len(a); i += 4 {
@@ -24,6 +32,14 @@ func Dot(a, b []float32) float32 {
 
 // AXPY adds a*x to y.
 func AXPY(a float32, x, y []float32) {
+	y = y[:len(x)]
+	if len(x) == 0 {
+		return
+	}
+	axpySIMD(a, x, y)
+}
+
+func axpyGeneric(a float32, x, y []float32) {
 	y = y[:len(x)]
 	for i, v := range x {
 		y[i] += a * v

@@ -1,0 +1,38 @@
+//go:build amd64 && !purego
+
+package kernels
+
+const hasAsm = true
+
+//go:noescape
+func dotAVX512(a, b *float32, n int) float32
+
+//go:noescape
+func dotAVX2(a, b *float32, n int) float32
+
+//go:noescape
+func axpyAVX512(a float32, x, y *float32, n int)
+
+//go:noescape
+func axpyAVX2(a float32, x, y *float32, n int)
+
+func dotSIMD(a, b []float32) float32 {
+	switch simd {
+	case levelAVX512:
+		return dotAVX512(&a[0], &b[0], len(a))
+	case levelAVX2:
+		return dotAVX2(&a[0], &b[0], len(a))
+	}
+	return dotGeneric(a, b)
+}
+
+func axpySIMD(a float32, x, y []float32) {
+	switch simd {
+	case levelAVX512:
+		axpyAVX512(a, &x[0], &y[0], len(x))
+	case levelAVX2:
+		axpyAVX2(a, &x[0], &y[0], len(x))
+	default:
+		axpyGeneric(a, x, y)
+	}
+}

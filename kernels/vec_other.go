@@ -1,0 +1,9 @@
+//go:build !amd64 || purego
+
+package kernels
+
+const hasAsm = false
+
+func dotSIMD(a, b []float32) float32 { return dotGeneric(a, b) }
+
+func axpySIMD(a float32, x, y []float32) { axpyGeneric(a, x, y) }
