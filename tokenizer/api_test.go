@@ -202,3 +202,22 @@ func TestSentencePieceConfigAddedTokens(t *testing.T) {
 		t.Error("added token clashing with the vocabulary accepted")
 	}
 }
+
+// Split behaviours, on the example of the Hugging Face documentation.
+func TestSplitBehaviors(t *testing.T) {
+	dash := compileLiteral("-")
+	for behavior, want := range map[string][]string{
+		"Removed":            {"the", "final", "countdown"},
+		"Isolated":           {"the", "-", "final", "-", "-", "countdown"},
+		"MergedWithPrevious": {"the-", "final-", "-", "countdown"},
+		"MergedWithNext":     {"the", "-final", "-", "-countdown"},
+		"Contiguous":         {"the", "-", "final", "--", "countdown"},
+	} {
+		if got := splitBy("the-final--countdown", dash, behavior, false); !slices.Equal(got, want) {
+			t.Errorf("%s: got %q want %q", behavior, got, want)
+		}
+	}
+	if got := splitBy("a-b", dash, "Removed", true); !slices.Equal(got, []string{"-"}) {
+		t.Errorf("inverted Removed: %q", got)
+	}
+}

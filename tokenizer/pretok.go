@@ -120,28 +120,26 @@ func splitBy(s string, r *regex, behavior string, invert bool) []string {
 			}
 		}
 	case "MergedWithPrevious":
-		start := -1
+		// A delimiter joins the piece before it unless that is a delimiter too.
 		for i, sp := range spans {
-			if start < 0 {
-				start = sp.start
+			if sp.match && i > 0 && !spans[i-1].match {
+				out[len(out)-1] = s[spans[i-1].start:sp.end]
+				continue
 			}
-			// A piece ends after a delimiter, or before the next non-delimiter
-			// when this one is not a delimiter.
-			if sp.match || i+1 == len(spans) || !spans[i+1].match && !sp.match {
-				out = append(out, s[start:sp.end])
-				start = -1
-			}
+			out = append(out, s[sp.start:sp.end])
 		}
 	case "MergedWithNext":
+		// A delimiter joins the piece after it unless that is a delimiter too.
 		start := -1
 		for i, sp := range spans {
 			if start < 0 {
 				start = sp.start
 			}
-			if !sp.match || i+1 == len(spans) {
-				out = append(out, s[start:sp.end])
-				start = -1
+			if sp.match && i+1 < len(spans) && !spans[i+1].match {
+				continue
 			}
+			out = append(out, s[start:sp.end])
+			start = -1
 		}
 	case "Contiguous":
 		for i := 0; i < len(spans); {
