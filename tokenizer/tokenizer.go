@@ -2,8 +2,17 @@
 // models. It reads SentencePiece models (tokenizer.model), Hugging Face
 // tokenizer.json files (byte-level BPE as in Llama 3 and Qwen, or
 // SentencePiece-style BPE with byte fallback as in Llama 2 and Mistral) and
-// GGUF vocabularies, and reproduces the ids of the reference implementations
-// (sentencepiece, Hugging Face tokenizers, llama.cpp).
+// GGUF vocabularies, and reproduces the ids of the reference implementations:
+// sentencepiece for tokenizer.model, Hugging Face tokenizers for
+// tokenizer.json, llama.cpp (special tokens parsed) for GGUF.
+//
+// Tokens written in the text are matched whole where the reference does:
+// tokenizer.json added tokens; GGUF control and unknown tokens (and, for
+// byte-level vocabularies, user-defined ones); for a tokenizer.model, the
+// added_tokens_decoder of its tokenizer_config.json. Sentencepiece itself
+// matches only user-defined pieces, so a bare tokenizer.model reads "<s>"
+// as text. After a matched token, SentencePiece-style text gets its dummy
+// prefix again, as in llama.cpp and the Hugging Face Llama/Mistral files.
 package tokenizer
 
 import (
