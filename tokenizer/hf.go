@@ -212,11 +212,12 @@ func withOrWithout(ids []int, id int, want, front bool) []int {
 }
 
 // setPiece records id's text, growing the tables as needed. Ids must be
-// below limit, the number of vocabulary entries and added tokens: ids are
-// dense, and a stray huge id must not make us allocate for it.
+// below idLimit(n) for n vocabulary entries and added tokens: ids are
+// nearly dense, and a stray huge id must not make us allocate for it.
 func (t *Tokenizer) setPiece(id int, text string, typ int32, limit int) error {
-	if id < 0 || id >= limit || id >= maxVocab {
-		return fmt.Errorf("token %q has id %d outside [0, %d)", text, id, min(limit, maxVocab))
+	limit = idLimit(limit)
+	if id < 0 || id >= limit {
+		return fmt.Errorf("token %q has id %d outside [0, %d)", text, id, limit)
 	}
 	for len(t.pieces) <= id {
 		t.pieces = append(t.pieces, "")
@@ -226,6 +227,10 @@ func (t *Tokenizer) setPiece(id int, text string, typ int32, limit int) error {
 	t.types[id] = typ
 	return nil
 }
+
+// idLimit bounds the ids of a file with n tokens: some slack for holes,
+// proportional to the file's size.
+func idLimit(n int) int { return min(2*n+1024, maxVocab) }
 
 func (t *Tokenizer) loadHFBPE(mdl *hfModel, nAdded int) error {
 	vocab, err := fastVocab(mdl.Vocab)
