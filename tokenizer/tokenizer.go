@@ -115,7 +115,8 @@ type segment struct {
 
 // Encode returns the token ids of text. With addSpecial it adds the tokens
 // the reference adds for add_special_tokens=True (usually BOS). Special and
-// added tokens written in the text are always matched whole.
+// added tokens written in the text are matched whole where the reference
+// matches them (see the package comment).
 func (t *Tokenizer) Encode(text string, addSpecial bool) []int {
 	out := make([]int, 0, len(text)/3+4)
 	if addSpecial {
