@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/d3-project/d3/depth"
@@ -24,6 +25,28 @@ type Engine struct {
 	Pool  *parallel.Pool
 	// Ctx is the context size of each sequence (cache capacity).
 	Ctx int
+
+	autoMu sync.Mutex
+	auto   map[depth.Schedule]*autoStats
+}
+
+// autoStats returns the auto-draft statistics shared by every generation
+// with the same base schedule.
+func (e *Engine) autoStats(base depth.Schedule) (*autoStats, error) {
+	e.autoMu.Lock()
+	defer e.autoMu.Unlock()
+	if s, ok := e.auto[base]; ok {
+		return s, nil
+	}
+	s, err := newAutoStats(base, e.Model.Config.NumLayers)
+	if err != nil {
+		return nil, err
+	}
+	if e.auto == nil {
+		e.auto = map[depth.Schedule]*autoStats{}
+	}
+	e.auto[base] = s
+	return s, nil
 }
 
 // New makes an engine using threads workers (<= 0: all CPUs) and a context of
@@ -53,6 +76,22 @@ type Options struct {
 	Propagate bool
 	// IgnoreEOS keeps generating past end-of-generation tokens (benchmarks).
 	IgnoreEOS bool
+	// Draft enables lossless depth skipping (self-speculative decoding).
+	Draft DraftPolicy
+	// DraftBase supplies the core layers and drop order of static and auto
+	// draft plans (zero value: depth.DefaultSchedule()).
+	DraftBase depth.Schedule
+}
+
+// maxRows is the most batch rows one step of a sequence can need.
+func (o *Options) maxRows() int {
+	switch o.Draft.Kind {
+	case DraftOff:
+		return 1
+	case DraftAuto:
+		return max(o.Draft.length(), autoLengths[len(autoLengths)-1]) + 1
+	}
+	return o.Draft.length() + 1
 }
 
 // Result is what a generation produced.
@@ -69,6 +108,8 @@ type Result struct {
 	// FLOPs is the matmul work of the generation steps as run, FullFLOPs
 	// the same steps at full depth.
 	FLOPs, FullFLOPs float64
+	// Draft reports lossless drafting (zero when off).
+	Draft DraftStats
 }
 
 // DecodeTokensPerSecond is decode throughput (steps after T_0 per second of
@@ -108,7 +149,7 @@ var ErrPromptTooLong = errors.New("prompt does not fit in the context")
 // emitting text that a stop string later removes); an error from it stops
 // generation and is returned. ctx cancels between steps.
 func (e *Engine) Generate(ctx context.Context, prompt []int, opt Options, onText func(string) error) (*Result, error) {
-	st := model.NewState(e.Model, e.Pool, DefaultPrefillChunk)
+	st := model.NewState(e.Model, e.Pool, max(DefaultPrefillChunk, opt.maxRows()))
 	g, err := e.newGen(prompt, opt, model.NewCache(&e.Model.Config, e.Ctx))
 	if err != nil {
 		return nil, err
@@ -117,22 +158,35 @@ func (e *Engine) Generate(ctx context.Context, prompt []int, opt Options, onText
 	if err := g.prefill(st); err != nil {
 		return nil, err
 	}
-	b := &model.Batch{Tokens: make([]int, 1), Pos: make([]int, 1), Caches: []*model.Cache{g.cache},
-		Plans: make([]depth.Plan, 1), Propagate: make([]bool, 1)}
+	b := newBatch(opt.maxRows())
 	for !g.done {
 		if err := ctx.Err(); err != nil {
 			g.finish()
 			return g.res, err
 		}
-		g.fillRow(b, 0)
-		if err := st.Forward(b); err != nil {
+		b.reset()
+		g.fill(&b.Batch)
+		t := time.Now()
+		if err := st.Forward(&b.Batch); err != nil {
 			return nil, fmt.Errorf("engine: step %d: %w", g.step, err)
 		}
-		if err := g.accept(st.Logits(0)); err != nil {
+		if err := g.consume(st, 0, time.Since(t)); err != nil {
 			return g.res, err
 		}
 	}
 	return g.res, nil
+}
+
+// batch is a reusable model.Batch.
+type batch struct{ model.Batch }
+
+func newBatch(rows int) *batch {
+	return &batch{model.Batch{Tokens: make([]int, 0, rows), Pos: make([]int, 0, rows), Caches: make([]*model.Cache, 0, rows),
+		Plans: make([]depth.Plan, 0, rows), Propagate: make([]bool, 0, rows)}}
+}
+
+func (b *batch) reset() {
+	b.Tokens, b.Pos, b.Caches, b.Plans, b.Propagate = b.Tokens[:0], b.Pos[:0], b.Caches[:0], b.Plans[:0], b.Propagate[:0]
 }
 
 // GenerateBatch generates a continuation of every prompt with the same
@@ -149,16 +203,16 @@ func (e *Engine) GenerateBatch(ctx context.Context, prompts [][]int, opt Options
 		return results, nil
 	}
 	prefillState := model.NewState(e.Model, e.Pool, DefaultPrefillChunk)
-	st := model.NewState(e.Model, e.Pool, rows)
+	st := model.NewState(e.Model, e.Pool, rows*opt.maxRows())
 	caches := make([]*model.Cache, rows)
 	for i := range caches {
 		caches[i] = model.NewCache(&e.Model.Config, e.Ctx)
 	}
 	slots := make([]*gen, rows)
 	slotPrompt := make([]int, rows)
+	first := make([]int, rows)
 	next := 0
-	b := &model.Batch{Tokens: make([]int, 0, rows), Pos: make([]int, 0, rows), Caches: make([]*model.Cache, 0, rows),
-		Plans: make([]depth.Plan, 0, rows), Propagate: make([]bool, 0, rows)}
+	b := newBatch(rows * opt.maxRows())
 	active := make([]int, 0, rows)
 	for {
 		// Fill free slots with the next prompts.
@@ -189,17 +243,18 @@ func (e *Engine) GenerateBatch(ctx context.Context, prompts [][]int, opt Options
 		if err := ctx.Err(); err != nil {
 			return results, err
 		}
-		n := len(active)
-		b.Tokens, b.Pos, b.Caches = b.Tokens[:n], b.Pos[:n], b.Caches[:n]
-		b.Plans, b.Propagate = b.Plans[:n], b.Propagate[:n]
-		for r, s := range active {
-			slots[s].fillRow(b, r)
+		b.reset()
+		for _, s := range active {
+			first[s] = len(b.Tokens)
+			slots[s].fill(&b.Batch)
 		}
-		if err := st.Forward(b); err != nil {
+		t := time.Now()
+		if err := st.Forward(&b.Batch); err != nil {
 			return nil, fmt.Errorf("engine: %w", err)
 		}
-		for r, s := range active {
-			if err := slots[s].accept(st.Logits(r)); err != nil {
+		dt := time.Since(t)
+		for _, s := range active {
+			if err := slots[s].consume(st, first[s], dt); err != nil {
 				return nil, fmt.Errorf("engine: prompt %d: %w", slotPrompt[s], err)
 			}
 		}

@@ -5,8 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
-	"github.com/d3-project/d3/depth"
 	"github.com/d3-project/d3/model"
 )
 
@@ -105,14 +105,16 @@ type slot struct {
 func (s *Scheduler) loop() {
 	defer close(s.stopped)
 	e := s.e
-	st := model.NewState(e.Model, e.Pool, max(s.slots, DefaultPrefillChunk))
 	slots := make([]slot, s.slots)
 	for i := range slots {
 		slots[i].cache = model.NewCache(&e.Model.Config, e.Ctx)
 	}
-	b := &model.Batch{Tokens: make([]int, 0, s.slots), Pos: make([]int, 0, s.slots), Caches: make([]*model.Cache, 0, s.slots),
-		Plans: make([]depth.Plan, 0, s.slots), Propagate: make([]bool, 0, s.slots)}
+	// Room for every slot verifying the longest draft round.
+	maxRows := s.slots * (maxDraftLength + 1)
+	st := model.NewState(e.Model, e.Pool, max(maxRows, DefaultPrefillChunk))
+	b := newBatch(maxRows)
 	rowSlot := make([]int, 0, s.slots)
+	first := make([]int, s.slots)
 	finish := func(sl *slot, err error) {
 		r := sl.req
 		if sl.g != nil {
@@ -198,8 +200,9 @@ func (s *Scheduler) loop() {
 			return
 		default:
 		}
-		// One decode step for every active sequence.
-		b.Tokens, b.Pos, b.Caches, b.Plans, b.Propagate = b.Tokens[:0], b.Pos[:0], b.Caches[:0], b.Plans[:0], b.Propagate[:0]
+		// One step for every active sequence (one row each, or k+1 rows
+		// for a sequence verifying k drafts).
+		b.reset()
 		rowSlot = rowSlot[:0]
 		for i := range slots {
 			sl := &slots[i]
@@ -214,24 +217,27 @@ func (s *Scheduler) loop() {
 				finish(sl, nil)
 				continue
 			}
-			r := len(b.Tokens)
-			b.Tokens, b.Pos, b.Caches = append(b.Tokens, 0), append(b.Pos, 0), append(b.Caches, nil)
-			b.Plans, b.Propagate = append(b.Plans, nil), append(b.Propagate, false)
-			sl.g.fillRow(b, r)
+			if len(b.Tokens)+sl.g.rows() > st.MaxRows() {
+				continue // no room this step; it goes next step
+			}
+			first[i] = len(b.Tokens)
+			sl.g.fill(&b.Batch)
 			rowSlot = append(rowSlot, i)
 		}
 		if len(rowSlot) == 0 {
 			continue
 		}
-		if err := st.Forward(b); err != nil {
+		t := time.Now()
+		if err := st.Forward(&b.Batch); err != nil {
 			for _, i := range rowSlot {
 				finish(&slots[i], fmt.Errorf("engine: %w", err))
 			}
 			continue
 		}
-		for r, i := range rowSlot {
+		dt := time.Since(t)
+		for _, i := range rowSlot {
 			sl := &slots[i]
-			if err := sl.g.accept(st.Logits(r)); err != nil {
+			if err := sl.g.consume(st, first[i], dt); err != nil {
 				finish(sl, err)
 				continue
 			}

@@ -366,3 +366,10 @@ func (s *Sampler) softmax(w []float32, kept []int32, dst []float32) {
 		dst[id] = float32(float64(dst[id]) / sum)
 	}
 }
+
+// Uniform draws a float64 in [0, 1) from this sampler's RNG (the
+// acceptance test of speculative sampling).
+func (s *Sampler) Uniform() float64 { return s.rng.Float64() }
+
+// Greedy reports whether this sampler always takes the argmax.
+func (s *Sampler) Greedy() bool { return s.p.Temperature <= 0 }
