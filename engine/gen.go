@@ -56,9 +56,6 @@ const (
 
 func (e *Engine) newGen(prompt []int, opt Options, cache *model.Cache) (*gen, error) {
 	m := e.Model
-	if m.Tokenizer == nil {
-		return nil, fmt.Errorf("engine: model has no tokenizer")
-	}
 	if len(prompt) == 0 {
 		return nil, fmt.Errorf("engine: empty prompt")
 	}
@@ -73,8 +70,11 @@ func (e *Engine) newGen(prompt []int, opt Options, cache *model.Cache) (*gen, er
 		res:     &Result{PromptTokens: append([]int(nil), prompt...), FinishReason: "length"},
 		sampler: sample.New(opt.Sample, m.Config.VocabSize),
 		stops:   newStopMatcher(opt.Stop),
-		dec:     m.Tokenizer.NewStreamDecoder(),
 		history: append(make([]int, 0, len(prompt)+max(opt.MaxNew, 0)+1), prompt...),
+	}
+	// Without a tokenizer (a checkpoint run on token ids) there is no text.
+	if m.Tokenizer != nil {
+		g.dec = m.Tokenizer.NewStreamDecoder()
 	}
 	if opt.Draft.Kind != DraftOff {
 		if err := g.setupDraft(); err != nil {
@@ -292,16 +292,11 @@ func (g *gen) verify(st *model.State, r0 int) error {
 		}
 		accepted++
 		if err := g.emit(d, L); err != nil || g.done {
-			g.res.Draft.Accepted += accepted
+			g.countRound(accepted)
 			return err
 		}
 	}
-	g.res.Draft.Rounds++
-	g.res.Draft.Drafted += g.k
-	g.res.Draft.Accepted += accepted
-	if g.auto != nil {
-		g.auto.observeRound(g.k, accepted)
-	}
+	g.countRound(accepted)
 	if err := g.emit(next, L); err != nil || g.done {
 		return err
 	}
@@ -315,6 +310,15 @@ func (g *gen) verify(st *model.State, r0 int) error {
 		g.planRound()
 	}
 	return nil
+}
+
+func (g *gen) countRound(accepted int) {
+	g.res.Draft.Rounds++
+	g.res.Draft.Drafted += g.k
+	g.res.Draft.Accepted += accepted
+	if g.auto != nil {
+		g.auto.observeRound(g.k, accepted)
+	}
 }
 
 // planRound decides the next round: k drafts, or a plain step when drafting
@@ -372,9 +376,11 @@ func (g *gen) emit(tok, layers int) error {
 	}
 	g.res.Tokens = append(g.res.Tokens, tok)
 	g.history = append(g.history, tok)
-	if err := g.push(g.dec.Push(tok)); err != nil {
-		g.finish()
-		return err
+	if g.dec != nil {
+		if err := g.push(g.dec.Push(tok)); err != nil {
+			g.finish()
+			return err
+		}
 	}
 	if !g.done && g.opt.MaxNew > 0 && g.step >= g.opt.MaxNew {
 		g.finish()
@@ -402,7 +408,7 @@ func (g *gen) finish() {
 	if g.done {
 		return
 	}
-	if !g.stops.hit {
+	if !g.stops.hit && g.dec != nil {
 		if err := g.push(g.dec.Flush()); err != nil {
 			g.onText = nil
 		}
