@@ -369,6 +369,11 @@ func ggufConfig(f *gguf.File) (*Config, error) {
 	if v, ok := f.Uint("tokenizer.ggml.bos_token_id"); ok && v < 1<<24 {
 		c.BOS = int(v)
 	}
+	// llama.cpp marks tied embeddings by leaving output.weight out (Llama
+	// 3.2 1B, Qwen2.5 0.5B).
+	if _, ok := f.Tensor(ggufNames[roleOutput]); !ok {
+		c.TiedEmbeddings = true
+	}
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
