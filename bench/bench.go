@@ -1,0 +1,229 @@
+// Package bench measures prefill and decode throughput the way llama-bench
+// does (random prompt tokens, decode that never stops at EOS, a warm-up, then
+// repetitions summarised as mean ± standard deviation), plus the speed-up of
+// a depth-decay (D³) schedule measured against full depth.
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+
+	"github.com/d3-project/d3/depth"
+	"github.com/d3-project/d3/engine"
+	"github.com/d3-project/d3/sample"
+)
+
+// Config is one benchmark.
+type Config struct {
+	Prompt int // prompt tokens of the prefill test (0: skip)
+	Gen    int // generated tokens of the decode test (0: skip)
+	Reps   int // repetitions (>= 1)
+	// NoWarmup skips the untimed warm-up run (which also faults the
+	// memory-mapped weights in).
+	NoWarmup bool
+	Seed     uint64 // random prompt tokens
+	// D³: when Planner or LayerPlans is set, decode is also run under that
+	// schedule, alternating with full depth within each repetition.
+	Planner    *depth.Planner
+	LayerPlans []depth.Plan
+	Propagate  bool
+	// Progress, when set, is told about each finished run.
+	Progress func(what string, rep int, tokensPerS float64)
+}
+
+// D3 reports whether the config runs a depth-decay schedule.
+func (c *Config) D3() bool { return c.Planner != nil || c.LayerPlans != nil }
+
+// Context is the context size the engine needs for c: the longest test plus
+// one position.
+func (c *Config) Context() int { return max(c.Prompt, c.Gen+1) + 1 }
+
+// Stats summarises one measurement over the repetitions.
+type Stats struct {
+	Mean    float64   `json:"mean"`
+	Stddev  float64   `json:"stddev"` // sample standard deviation (n-1), 0 for one sample
+	Median  float64   `json:"median"`
+	Min     float64   `json:"min"`
+	Max     float64   `json:"max"`
+	Samples []float64 `json:"samples"`
+}
+
+// Summarize computes Stats of samples.
+func Summarize(samples []float64) Stats {
+	s := Stats{Samples: append([]float64(nil), samples...)}
+	n := len(samples)
+	if n == 0 {
+		return s
+	}
+	sorted := slices.Clone(samples)
+	slices.Sort(sorted)
+	s.Min, s.Max = sorted[0], sorted[n-1]
+	if n%2 == 1 {
+		s.Median = sorted[n/2]
+	} else {
+		s.Median = (sorted[n/2-1] + sorted[n/2]) / 2
+	}
+	for _, x := range samples {
+		s.Mean += x
+	}
+	s.Mean /= float64(n)
+	if n > 1 {
+		var ss float64
+		for _, x := range samples {
+			ss += (x - s.Mean) * (x - s.Mean)
+		}
+		s.Stddev = math.Sqrt(ss / float64(n-1))
+	}
+	return s
+}
+
+// Report is the result of Run.
+type Report struct {
+	Prefill *Stats // prompt tokens per second; nil when skipped
+	Decode  *Stats // generated tokens per second at full depth; nil when skipped
+	// Under a D³ schedule (nil otherwise):
+	D3Decode *Stats
+	// MeanLayers is the mean layer count of the timed decode steps under the
+	// schedule, LayerSpeedup the model's layers over it.
+	MeanLayers, LayerSpeedup float64
+	// MeasuredSpeedup is D3Decode.Mean / Decode.Mean; the median version
+	// uses the medians.
+	MeasuredSpeedup, MeasuredSpeedupMedian float64
+}
+
+// greedy is the cheapest sampler: decoding speed should not depend on it.
+var greedy = sample.Params{Temperature: 0, TopP: 1, RepeatPenalty: 1}
+
+// Run benchmarks e (whose context must hold cfg.Context() positions).
+func Run(ctx context.Context, e *engine.Engine, cfg Config) (*Report, error) {
+	if cfg.Prompt < 0 || cfg.Gen < 0 {
+		return nil, fmt.Errorf("bench: prompt %d and gen %d tokens must not be negative", cfg.Prompt, cfg.Gen)
+	}
+	if cfg.Prompt == 0 && cfg.Gen == 0 {
+		return nil, errors.New("bench: nothing to measure (prompt and gen are both 0)")
+	}
+	if cfg.Reps < 1 {
+		return nil, fmt.Errorf("bench: repetitions %d must be at least 1", cfg.Reps)
+	}
+	if need := cfg.Context(); e.Ctx < need {
+		return nil, fmt.Errorf("bench: the tests need a context of %d positions, the engine has %d", need, e.Ctx)
+	}
+	m := e.Model
+	if m.Tokenizer == nil {
+		return nil, errors.New("bench: the model has no tokenizer")
+	}
+	rng := rand.New(rand.NewPCG(cfg.Seed, 0xbe7c4))
+	// llama-bench's prompts: BOS when the model adds one, then random ids.
+	prompt := func(n int) []int {
+		p := make([]int, n)
+		for i := range p {
+			p[i] = rng.IntN(m.Config.VocabSize)
+		}
+		if m.Tokenizer.AddsBOS() && m.Config.BOS >= 0 {
+			p[0] = m.Config.BOS
+		}
+		return p
+	}
+	full := engine.Options{Sample: greedy, IgnoreEOS: true}
+	d3 := full
+	d3.Planner, d3.LayerPlans, d3.Propagate = cfg.Planner, cfg.LayerPlans, cfg.Propagate
+
+	// prefillRun times a prompt of n tokens (the last one's step included,
+	// as llama-bench's pp test computes the last position's logits).
+	prefillRun := func(n int) (float64, error) {
+		opt := full
+		opt.MaxNew = 1
+		res, err := e.Generate(ctx, prompt(n), opt, nil)
+		if err != nil {
+			return 0, fmt.Errorf("bench: prefill: %w", err)
+		}
+		return float64(n) / res.PrefillTime.Seconds(), nil
+	}
+	// decodeRun times n single-token steps after a one-token prompt (the
+	// positions of llama-bench's tg test) and returns the layers per step.
+	decodeRun := func(n int, opt engine.Options) (float64, []int, error) {
+		opt.MaxNew = n + 1
+		res, err := e.Generate(ctx, prompt(1), opt, nil)
+		if err != nil {
+			return 0, nil, fmt.Errorf("bench: decode: %w", err)
+		}
+		if res.DecodeSteps != n {
+			return 0, nil, fmt.Errorf("bench: decode ran %d steps, want %d", res.DecodeSteps, n)
+		}
+		return res.DecodeTokensPerSecond(), res.Layers[1:], nil
+	}
+
+	if !cfg.NoWarmup {
+		if cfg.Prompt > 0 {
+			if _, err := prefillRun(min(cfg.Prompt, 32)); err != nil {
+				return nil, err
+			}
+		}
+		if cfg.Gen > 0 {
+			if _, _, err := decodeRun(min(cfg.Gen, 2), full); err != nil {
+				return nil, err
+			}
+		}
+	}
+	var pp, tg, tgD3 []float64
+	var layerSum, layerSteps int
+	for rep := range cfg.Reps {
+		if cfg.Prompt > 0 {
+			tps, err := prefillRun(cfg.Prompt)
+			if err != nil {
+				return nil, err
+			}
+			pp = append(pp, tps)
+			cfg.report("prefill", rep, tps)
+		}
+		if cfg.Gen == 0 {
+			continue
+		}
+		tps, _, err := decodeRun(cfg.Gen, full)
+		if err != nil {
+			return nil, err
+		}
+		tg = append(tg, tps)
+		cfg.report("decode", rep, tps)
+		if cfg.D3() {
+			tps, layers, err := decodeRun(cfg.Gen, d3)
+			if err != nil {
+				return nil, err
+			}
+			tgD3 = append(tgD3, tps)
+			for _, l := range layers {
+				layerSum += l
+			}
+			layerSteps += len(layers)
+			cfg.report("decode-d3", rep, tps)
+		}
+	}
+	r := &Report{}
+	if len(pp) > 0 {
+		s := Summarize(pp)
+		r.Prefill = &s
+	}
+	if len(tg) > 0 {
+		s := Summarize(tg)
+		r.Decode = &s
+	}
+	if len(tgD3) > 0 {
+		s := Summarize(tgD3)
+		r.D3Decode = &s
+		r.MeanLayers = float64(layerSum) / float64(layerSteps)
+		r.LayerSpeedup = float64(m.Config.NumLayers) / r.MeanLayers
+		r.MeasuredSpeedup = s.Mean / r.Decode.Mean
+		r.MeasuredSpeedupMedian = s.Median / r.Decode.Median
+	}
+	return r, nil
+}
+
+func (c *Config) report(what string, rep int, tps float64) {
+	if c.Progress != nil {
+		c.Progress(what, rep, tps)
+	}
+}
