@@ -41,7 +41,7 @@ type State struct {
 	cos, sin                      []float32 // maxRows × headDim/2
 	logits                        []float32 // grows with the number of logit rows
 	logitRow                      []int     // batch row -> index in logits, -1 if none
-	scratch                       [][]float32
+	scratch                       *kernels.Workspace
 	scores                        [][]float32 // per worker, one context's scores
 	run, write, need              []int       // row lists of the current layer
 	entry                         []int       // row -> its cache entry index at this layer
@@ -66,12 +66,8 @@ func NewState(m *Model, pool *parallel.Pool, maxRows int) *State {
 	st.cos = make([]float32, maxRows*c.HeadDim/2)
 	st.sin = make([]float32, maxRows*c.HeadDim/2)
 	st.logitRow = make([]int, maxRows)
-	st.scratch = make([][]float32, w)
+	st.scratch = kernels.NewWorkspace()
 	st.scores = make([][]float32, w)
-	maxCols := max(c.Hidden, c.Intermediate, c.QDim())
-	for i := range st.scratch {
-		st.scratch[i] = make([]float32, maxCols)
-	}
 	st.run = make([]int, 0, maxRows)
 	st.write = make([]int, 0, maxRows)
 	st.need = make([]int, 0, maxRows)

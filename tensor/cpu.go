@@ -1,0 +1,47 @@
+package tensor
+
+import "golang.org/x/sys/cpu"
+
+// level is the widest instruction set the weight kernels may use.
+type level int
+
+const (
+	// levelGeneric is pure Go.
+	levelGeneric level = iota
+	// levelAVX2 (with FMA and F16C) runs the float-weight kernels on
+	// 256-bit vectors; integer kernels stay in Go at this level.
+	levelAVX2
+	// levelAVX512 adds AVX-512 F/BW/VL and VNNI: 512-bit float kernels and
+	// the integer kernels (VPDPBUSD) for quantized weights and activations.
+	levelAVX512
+)
+
+func (l level) String() string {
+	return [...]string{"generic", "avx2", "avx512"}[l]
+}
+
+// hostLevel is what the CPU and OS support; simd is what the kernels use.
+var (
+	hostLevel = detectLevel()
+	simd      = hostLevel
+)
+
+func detectLevel() level {
+	x := &cpu.X86
+	switch {
+	case !hasAsm || !x.HasAVX2 || !x.HasFMA || !x.HasF16C:
+		return levelGeneric
+	case x.HasAVX512F && x.HasAVX512BW && x.HasAVX512VL && x.HasAVX512VNNI:
+		return levelAVX512
+	}
+	return levelAVX2
+}
+
+// setLevel restricts the kernels to at most l (never more than the host
+// supports) and returns the previous setting. Tests use it to run the
+// narrower and pure-Go paths on a machine that has the wider ones.
+func setLevel(l level) level {
+	prev := simd
+	simd = min(l, hostLevel)
+	return prev
+}
