@@ -149,7 +149,7 @@ func TestDraftSamplingDistribution(t *testing.T) {
 	counts := make([]float64, len(probs))
 	var drafted, accepted int
 	for seed := uint64(0); seed < n; seed++ {
-		opt.Sample.Seed = seed
+		opt.Sample.Seed = 100000 + seed
 		// MaxNew 1 leaves no room for drafts: use 3 and look at T_0.
 		opt.MaxNew = 3
 		r, err := e.Generate(context.Background(), prompt, opt, nil)

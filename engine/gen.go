@@ -75,6 +75,9 @@ func (e *Engine) newGen(prompt []int, opt Options, cache *model.Cache) (*gen, er
 	// Without a tokenizer (a checkpoint run on token ids) there is no text.
 	if m.Tokenizer != nil {
 		g.dec = m.Tokenizer.NewStreamDecoder()
+		// The text continues the prompt, so a SentencePiece word boundary
+		// at its start is a real space (as llama.cpp prints it).
+		g.dec.KeepLeadingSpace()
 	}
 	if opt.Draft.Kind != DraftOff {
 		if err := g.setupDraft(); err != nil {
