@@ -322,6 +322,7 @@ func (g *gen) countRound(accepted int) {
 	if g.auto != nil {
 		g.auto.observeRound(g.k, accepted)
 	}
+	g.res.Draft.finish()
 }
 
 // planRound decides the next round: k drafts, or a plain step when drafting

@@ -9,6 +9,7 @@ import (
 
 	"github.com/d3-project/d3/defaultmodel"
 	"github.com/d3-project/d3/depth"
+	"github.com/d3-project/d3/engine"
 	"github.com/d3-project/d3/model"
 )
 
@@ -29,6 +30,7 @@ type d3Flags struct {
 	keep, minLayers    int
 	profile            string
 	layerPlan          string
+	draft              string
 	fs                 *flag.FlagSet
 }
 
@@ -44,6 +46,7 @@ func (f *d3Flags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.keep, "d3-keep", 0, "uniform-depth baseline: every generated token after T_0 keeps N layers (0 = off)")
 	fs.IntVar(&f.minLayers, "d3-min-layers", 0, "floor under the decayed layer count (0 = core-head + core-tail)")
 	fs.StringVar(&f.profile, "d3-profile", "", "JSON profile with a saved schedule (from d3 tune); explicit --d3-* flags override it")
+	fs.StringVar(&f.draft, "draft", "off", "lossless depth skipping: off, d3 (drafts run the --d3-* plan of their position), static:N (drafts run N layers), auto; append ,k=LEN to set the drafts per round")
 	fs.StringVar(&f.layerPlan, "layer-plan", "", "JSON file: element i lists the layers run when generated token T_i is produced (element 0: the prompt's last position); later steps run full depth")
 }
 
@@ -110,6 +113,24 @@ func (f *d3Flags) plans(numLayers int) (*depth.Planner, []depth.Plan, depth.Sche
 		}
 	}
 	return planner, explicit, s, nil
+}
+
+// options fills the depth and drafting fields of engine options.
+func (f *d3Flags) options(numLayers int, opt *engine.Options) error {
+	planner, explicit, sched, err := f.plans(numLayers)
+	if err != nil {
+		return err
+	}
+	draft, err := engine.ParseDraftPolicy(f.draft)
+	if err != nil {
+		return err
+	}
+	if draft.Kind != engine.DraftOff && explicit != nil {
+		return fmt.Errorf("--draft and --layer-plan cannot be combined")
+	}
+	opt.Planner, opt.LayerPlans, opt.Propagate = planner, explicit, sched.KV == depth.KVPropagate
+	opt.Draft, opt.DraftBase = draft, sched
+	return nil
 }
 
 // unescape processes the escapes llama.cpp's -p accepts: \n \r \t \' \" \\.

@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/signal"
 
-	"github.com/d3-project/d3/depth"
 	"github.com/d3-project/d3/engine"
 	"github.com/d3-project/d3/sample"
 )
@@ -41,6 +40,7 @@ type genResult struct {
 		LayerSpeedup float64 `json:"layer_speedup"`
 		FLOPsRatio   float64 `json:"flops_ratio"`
 	} `json:"d3"`
+	Draft *engine.DraftStats `json:"draft,omitempty"`
 }
 
 func runGenerate(args []string, stdout, stderr io.Writer) error {
@@ -95,15 +95,13 @@ func runGenerate(args []string, stdout, stderr io.Writer) error {
 	if m.Tokenizer == nil {
 		return fmt.Errorf("%s has no tokenizer (tokenizer.json or tokenizer.model)", m.Path)
 	}
-	planner, explicit, sched, err := d3.plans(m.Config.NumLayers)
-	if err != nil {
+	opt := engine.Options{MaxNew: *maxNew, Sample: params, Stop: stops}
+	if err := d3.options(m.Config.NumLayers, &opt); err != nil {
 		return err
 	}
 	e := engine.New(m, *threads, *ctxSize)
 	defer e.Close()
 	ids := m.Tokenizer.Encode(text, true)
-	opt := engine.Options{MaxNew: *maxNew, Sample: params, Stop: stops, Planner: planner, LayerPlans: explicit,
-		Propagate: sched.KV == depth.KVPropagate}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	var onText func(string) error
@@ -133,6 +131,9 @@ func runGenerate(args []string, stdout, stderr io.Writer) error {
 		out.D3.LayerSpeedup = float64(m.Config.NumLayers) / out.D3.MeanLayers
 	}
 	out.D3.FLOPsRatio = res.FLOPsRatio()
+	if opt.Draft.Kind != engine.DraftOff {
+		out.Draft = &res.Draft
+	}
 	enc := json.NewEncoder(stdout)
 	return enc.Encode(out)
 }
