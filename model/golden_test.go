@@ -170,3 +170,5 @@ func TestGoldenGenerate(t *testing.T) {
 		})
 	}
 }
+
+func newPool() *parallel.Pool { return parallel.New(2) }
