@@ -31,3 +31,29 @@ func dotQ6_KAVX512(w *byte, stride, rows, nsb int, q *int8, d, s *float32, out *
 
 //go:noescape
 func quantizeQ8AVX512(x *float32, q *int8, d, m, s *float32, nb int)
+
+// Matrix-matrix kernels (gemm_amd64.s): out[r*16+c] = panel row r ·
+// tile row c over nb blocks.
+
+//go:noescape
+func gemmQ8AVX512(panel, tile *byte, nb int, out *float32)
+
+//go:noescape
+func gemmQ8MinAVX512(panel, tile *byte, nb int, out *float32)
+
+//go:noescape
+func gemmQ6AVX512(panel, tile *byte, nb int, out *float32)
+
+// Panel packers (pack_amd64.s): one weight row into records 384 bytes apart.
+
+//go:noescape
+func packQ8_0(row *byte, nb int, rec *byte)
+
+//go:noescape
+func packQ4_0(row *byte, nb int, rec *byte)
+
+//go:noescape
+func packQ4_K(row *byte, nsb int, rec *byte)
+
+//go:noescape
+func packQ6_K(row *byte, nsb int, rec *byte)

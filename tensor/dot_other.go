@@ -23,3 +23,12 @@ func dotQ4_KAVX512(w *byte, stride, rows, nsb int, q *int8, d, m *float32, out *
 func dotQ6_KAVX512(w *byte, stride, rows, nsb int, q *int8, d, s *float32, out *float32) {
 	panic("unreachable")
 }
+
+func gemmQ8AVX512(panel, tile *byte, nb int, out *float32)    { panic("unreachable") }
+func gemmQ8MinAVX512(panel, tile *byte, nb int, out *float32) { panic("unreachable") }
+func gemmQ6AVX512(panel, tile *byte, nb int, out *float32)    { panic("unreachable") }
+
+func packQ8_0(row *byte, nb int, rec *byte)  { panic("unreachable") }
+func packQ4_0(row *byte, nb int, rec *byte)  { panic("unreachable") }
+func packQ4_K(row *byte, nsb int, rec *byte) { panic("unreachable") }
+func packQ6_K(row *byte, nsb int, rec *byte) { panic("unreachable") }

@@ -59,7 +59,7 @@ func colsFor(t DType) []int {
 	if t.BlockSize() == 32 {
 		return []int{32, 64, 96, 32 * 7, 32 * 15, 32 * 16, 32 * 17, 32 * 33, 32 * 67}
 	}
-	return []int{256, 256 * 3, 256 * 5}
+	return []int{256, 256 * 3, 256 * 5, 256 * 9}
 }
 
 // activation returns what the kernels of t multiply with: x itself, or x
