@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -40,7 +41,9 @@ type reference struct {
 	} `json:"results"`
 }
 
-func readProblems(t *testing.T, n int) []arithProblem {
+func readProblems(t *testing.T, n int) []arithProblem { return readProblemsB(t, n) }
+
+func readProblemsB(t testing.TB, n int) []arithProblem {
 	t.Helper()
 	f, err := os.Open(testutil.Shared(t, "data", "arith", "test.jsonl"))
 	if err != nil {
@@ -168,4 +171,66 @@ func TestArithFullDepth(t *testing.T) {
 	}
 }
 
-var _ = depth.Full
+func fmtSscan(s string, n *int) (int, error) { return fmt.Sscan(s, n) }
+
+// TestArithDrafting: greedy generation with every draft policy reproduces
+// the reference on as many problems as plain full-depth greedy does (first
+// 100 problems; 500 in the long mode), on both shared models — d3-tiny has
+// no layer redundancy, so its drafts are mostly rejected, which exercises
+// rollback on nearly every round.
+func TestArithDrafting(t *testing.T) {
+	n := problemCount()
+	for _, name := range []string{"d3-tiny-layerdrop", "d3-tiny"} {
+		t.Run(name, func(t *testing.T) {
+			problems := readProblems(t, n)
+			ref := readReference(t, name)
+			m, err := model.Load(testutil.Shared(t, "models", name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer m.Close()
+			e := engine.New(m, 2, 0)
+			defer e.Close()
+			countSame := func(res []*engine.Result) int {
+				same := 0
+				for i, r := range res {
+					if slices.Equal(r.Tokens, ref.Results[0].Generated[i]) {
+						same++
+					}
+				}
+				return same
+			}
+			plainSame := countSame(generateArith(t, e, problems, engine.Options{}))
+			s := depth.DefaultSchedule()
+			s.Alpha = 0.95
+			d3Planner, err := depth.NewPlanner(s, m.Config.NumLayers)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, pol := range []string{"d3", "static:6", "auto"} {
+				p, err := engine.ParseDraftPolicy(pol)
+				if err != nil {
+					t.Fatal(err)
+				}
+				opt := engine.Options{Draft: p}
+				if p.Kind == engine.DraftD3 {
+					opt.Planner = d3Planner
+				}
+				res := generateArith(t, e, problems, opt)
+				var st engine.DraftStats
+				for _, r := range res {
+					st.Drafted += r.Draft.Drafted
+					st.Accepted += r.Draft.Accepted
+				}
+				same := countSame(res)
+				t.Logf("%s --draft %s: %d/%d identical (plain %d); acceptance %d/%d", name, pol, same, n, plainSame, st.Accepted, st.Drafted)
+				if same < plainSame {
+					t.Errorf("--draft %s: %d identical to the reference, plain decoding %d", pol, same, plainSame)
+				}
+				if st.Drafted == 0 {
+					t.Errorf("--draft %s drafted nothing", pol)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,113 @@
+package engine_test
+
+import (
+	"context"
+	"os"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/d3-project/d3/depth"
+	"github.com/d3-project/d3/engine"
+	"github.com/d3-project/d3/internal/testutil"
+	"github.com/d3-project/d3/model"
+)
+
+// BenchmarkArithDraft measures lossless drafting against plain greedy
+// decoding on arithmetic test problems, one sequence at a time (the latency
+// setting drafting is for). Each sub-benchmark reports decode tokens/s,
+// acceptance, tokens per round and the wall-clock speed-up over plain
+// decoding measured in the same run; outputs must equal plain decoding.
+//
+//	go test -run XXX -bench ArithDraft -benchtime 1x ./engine
+//	D3_BENCH_MODEL=../shared/models/d3-tiny D3_BENCH_PROBLEMS=40 go test ...
+func BenchmarkArithDraft(b *testing.B) {
+	path := os.Getenv("D3_BENCH_MODEL")
+	if path == "" {
+		path = testutil.Shared(b, "models", "d3-tiny-layerdrop")
+	}
+	n := 20
+	if v := os.Getenv("D3_BENCH_PROBLEMS"); v != "" {
+		if _, err := fmtSscan(v, &n); err != nil {
+			b.Fatal(err)
+		}
+	}
+	m, err := model.Load(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer m.Close()
+	e := engine.New(m, 2, 0)
+	defer e.Close()
+	problems := readProblemsB(b, n)
+	var prompts [][]int
+	for _, p := range problems {
+		prompts = append(prompts, m.Tokenizer.Encode("Question: "+p.Question+"\nAnswer:", true))
+	}
+	run := func(opt engine.Options) (res []*engine.Result, wall time.Duration) {
+		opt.MaxNew, opt.Sample = 96, greedy
+		start := time.Now()
+		for _, p := range prompts {
+			r, err := e.Generate(context.Background(), p, opt, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			res = append(res, r)
+		}
+		return res, time.Since(start)
+	}
+	// Warm up, then measure plain decoding once for the ratios.
+	run(engine.Options{})
+	plain, plainWall := run(engine.Options{})
+	policies := []struct {
+		name  string
+		draft string
+		alpha float64
+	}{
+		{"plain", "off", 1},
+		{"d3-a0.98", "d3", 0.98}, {"d3-a0.97", "d3", 0.97}, {"d3-a0.95", "d3", 0.95}, {"d3-a0.9", "d3", 0.9},
+		{"static10", "static:10", 1}, {"static8", "static:8", 1}, {"static6", "static:6", 1}, {"static5", "static:5", 1}, {"static4", "static:4", 1},
+		{"auto", "auto", 1},
+	}
+	for _, pc := range policies {
+		b.Run(pc.name, func(b *testing.B) {
+			pol, err := engine.ParseDraftPolicy(pc.draft)
+			if err != nil {
+				b.Fatal(err)
+			}
+			opt := engine.Options{Draft: pol}
+			if pc.alpha < 1 {
+				s := depth.DefaultSchedule()
+				s.Alpha = pc.alpha
+				opt.Planner, _ = depth.NewPlanner(s, m.Config.NumLayers)
+			}
+			var res []*engine.Result
+			var wall time.Duration
+			for i := 0; i < b.N; i++ {
+				res, wall = run(opt)
+			}
+			tokens, same := 0, 0
+			var st engine.DraftStats
+			for i, r := range res {
+				tokens += len(r.Tokens)
+				if slices.Equal(r.Tokens, plain[i].Tokens) {
+					same++
+				}
+				st.Rounds += r.Draft.Rounds
+				st.Drafted += r.Draft.Drafted
+				st.Accepted += r.Draft.Accepted
+				st.DraftLayers += r.Draft.DraftLayers
+			}
+			if same != len(res) {
+				b.Errorf("%s: %d/%d outputs equal plain decoding", pc.name, same, len(res))
+			}
+			b.ReportMetric(float64(tokens)/wall.Seconds(), "tokens/s")
+			b.ReportMetric(plainWall.Seconds()/wall.Seconds(), "speedup")
+			if st.Drafted > 0 {
+				b.ReportMetric(float64(st.Accepted)/float64(st.Drafted), "acceptance")
+				b.ReportMetric(float64(st.Accepted+st.Rounds)/float64(st.Rounds), "tokens/round")
+				b.ReportMetric(float64(st.DraftLayers)/float64(st.Drafted), "draft-layers")
+			}
+		})
+	}
+}
