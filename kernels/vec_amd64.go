@@ -36,3 +36,25 @@ func axpySIMD(a float32, x, y []float32) {
 		axpyGeneric(a, x, y)
 	}
 }
+
+//go:noescape
+func swigluAVX512(gate, up *float32, n int)
+
+//go:noescape
+func softmaxAVX512(x *float32, n int)
+
+func swigluSIMD(gate, up []float32) {
+	if simd >= levelAVX512 {
+		swigluAVX512(&gate[0], &up[0], len(gate))
+		return
+	}
+	swigluGeneric(gate, up)
+}
+
+func softmaxSIMD(x []float32) {
+	if simd >= levelAVX512 {
+		softmaxAVX512(&x[0], len(x))
+		return
+	}
+	softmaxGeneric(x)
+}

@@ -7,3 +7,7 @@ const hasAsm = false
 func dotSIMD(a, b []float32) float32 { return dotGeneric(a, b) }
 
 func axpySIMD(a float32, x, y []float32) { axpyGeneric(a, x, y) }
+
+func swigluSIMD(gate, up []float32) { swigluGeneric(gate, up) }
+
+func softmaxSIMD(x []float32) { softmaxGeneric(x) }
