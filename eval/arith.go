@@ -26,18 +26,18 @@ func LoadArith(opt Options) (*Arith, error) {
 	if err != nil {
 		return nil, err
 	}
-	recs, lines, err := readQA(path, opt.Limit)
+	recs, err := ReadQA(path, opt.Limit)
 	if err != nil {
 		return nil, err
 	}
 	base := filepath.Base(path)
 	t := &Arith{}
-	for i, r := range recs {
+	for _, r := range recs {
 		target := HashAnswer(r.Answer)
 		if target == "" {
-			return nil, fmt.Errorf("eval: %s:%d: answer has no number after \"####\"", path, lines[i])
+			return nil, fmt.Errorf("eval: %s:%d: answer has no number after \"####\"", path, r.Line)
 		}
-		t.items = append(t.items, Item{ID: fmt.Sprintf("%s:%d", base, lines[i]), Prompt: ArithPrompt(r.Question), Target: target})
+		t.items = append(t.items, Item{ID: fmt.Sprintf("%s:%d", base, r.Line), Prompt: ArithPrompt(r.Question), Target: target})
 	}
 	return t, nil
 }

@@ -53,19 +53,19 @@ func LoadGSM8K(opt Options) (*GSM8K, error) {
 	if shots > len(cfg.exemplars) {
 		return nil, fmt.Errorf("eval: gsm8k: %d shots asked, %s has %d exemplars", shots, cfgPath, len(cfg.exemplars))
 	}
-	recs, lines, err := readQA(path, opt.Limit)
+	recs, err := ReadQA(path, opt.Limit)
 	if err != nil {
 		return nil, err
 	}
 	prefix := cfg.fewShotPrefix(shots)
 	base := filepath.Base(path)
 	t := &GSM8K{stop: cfg.until}
-	for i, r := range recs {
+	for _, r := range recs {
 		target := HashAnswer(r.Answer)
 		if target == "" {
-			return nil, fmt.Errorf("eval: %s:%d: answer has no number after \"####\"", path, lines[i])
+			return nil, fmt.Errorf("eval: %s:%d: answer has no number after \"####\"", path, r.Line)
 		}
-		t.items = append(t.items, Item{ID: fmt.Sprintf("%s:%d", base, lines[i]), Prompt: prefix + cfg.text(r.Question), Target: target})
+		t.items = append(t.items, Item{ID: fmt.Sprintf("%s:%d", base, r.Line), Prompt: prefix + cfg.text(r.Question), Target: target})
 	}
 	return t, nil
 }

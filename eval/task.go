@@ -93,24 +93,24 @@ func Load(name string, opt Options) (Task, error) {
 	return nil, fmt.Errorf("eval: unknown task %q (want gsm8k, bbh or arith)", name)
 }
 
-// qaRecord is one line of a GSM8K-format JSONL file.
-type qaRecord struct {
+// QA is one line of a GSM8K-format JSONL file.
+type QA struct {
 	Question string `json:"question"`
 	Answer   string `json:"answer"`
+	// Line is the 1-based line it was read from.
+	Line int `json:"-"`
 }
 
-// readQA reads a GSM8K-format JSONL file (one {"question", "answer"} object
+// ReadQA reads a GSM8K-format JSONL file (one {"question", "answer"} object
 // per line; blank lines are skipped). Errors name the file and line. limit
-// > 0 stops after that many records. It returns the records and their line
-// numbers.
-func readQA(path string, limit int) ([]qaRecord, []int, error) {
+// > 0 stops after that many records.
+func ReadQA(path string, limit int) ([]QA, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, nil, fmt.Errorf("eval: %w", err)
+		return nil, fmt.Errorf("eval: %w", err)
 	}
 	defer f.Close()
-	var recs []qaRecord
-	var lines []int
+	var recs []QA
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 64<<10), 16<<20)
 	for line := 1; sc.Scan(); line++ {
@@ -118,34 +118,33 @@ func readQA(path string, limit int) ([]qaRecord, []int, error) {
 		if len(b) == 0 {
 			continue
 		}
-		var r qaRecord
+		r := QA{Line: line}
 		dec := json.NewDecoder(bytes.NewReader(b))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&r); err != nil {
-			return nil, nil, fmt.Errorf("eval: %s:%d: %w", path, line, err)
+			return nil, fmt.Errorf("eval: %s:%d: %w", path, line, err)
 		}
 		if dec.More() {
-			return nil, nil, fmt.Errorf("eval: %s:%d: trailing data after the JSON object", path, line)
+			return nil, fmt.Errorf("eval: %s:%d: trailing data after the JSON object", path, line)
 		}
 		if r.Question == "" {
-			return nil, nil, fmt.Errorf("eval: %s:%d: missing \"question\"", path, line)
+			return nil, fmt.Errorf("eval: %s:%d: missing \"question\"", path, line)
 		}
 		if r.Answer == "" {
-			return nil, nil, fmt.Errorf("eval: %s:%d: missing \"answer\"", path, line)
+			return nil, fmt.Errorf("eval: %s:%d: missing \"answer\"", path, line)
 		}
 		recs = append(recs, r)
-		lines = append(lines, line)
 		if limit > 0 && len(recs) == limit {
 			break
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return nil, nil, fmt.Errorf("eval: %s: %w", path, err)
+		return nil, fmt.Errorf("eval: %s: %w", path, err)
 	}
 	if len(recs) == 0 {
-		return nil, nil, fmt.Errorf("eval: %s: no items", path)
+		return nil, fmt.Errorf("eval: %s: no items", path)
 	}
-	return recs, lines, nil
+	return recs, nil
 }
 
 // dataFile resolves a task's data path: a file is taken as is; a directory
