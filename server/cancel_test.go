@@ -171,7 +171,7 @@ func TestGracefulShutdown(t *testing.T) {
 		wg.Add(2)
 		go func() {
 			defer wg.Done()
-			resp, err := client.Post(base+"/v1/completions", "application/json", strings.NewReader(`{"prompt":"Question: Tell me a story.\nAnswer:","max_tokens":60,"ignore_eos":true,"stream":true}`))
+			resp, err := client.Post(base+"/v1/completions", "application/json", strings.NewReader(`{"prompt":"Question: Tell me a story.\nAnswer:","max_tokens":150,"ignore_eos":true,"stream":true}`))
 			if err != nil {
 				stream = err.Error()
 				return
@@ -182,7 +182,7 @@ func TestGracefulShutdown(t *testing.T) {
 		}()
 		go func() {
 			defer wg.Done()
-			resp, err := client.Post(base+"/v1/completions", "application/json", strings.NewReader(`{"prompt":"Question: 1+1?\nAnswer:","max_tokens":60,"ignore_eos":true}`))
+			resp, err := client.Post(base+"/v1/completions", "application/json", strings.NewReader(`{"prompt":"Question: 1+1?\nAnswer:","max_tokens":150,"ignore_eos":true}`))
 			if err != nil {
 				return
 			}
