@@ -13,6 +13,7 @@ import (
 type Workspace struct {
 	acts    []tensor.Act
 	tiles   tensor.Tiles
+	ftiles  tensor.FTiles
 	workers []workerScratch // indexed by the pool's worker number
 
 	w         *tensor.Matrix
@@ -21,14 +22,18 @@ type Workspace struct {
 	outStride int
 	rows      []int
 
-	prepareFn, multiplyFn     func(worker, lo, hi int)
-	prepareTilesFn, mulTileFn func(worker, lo, hi int)
+	prepareFn, multiplyFn       func(worker, lo, hi int)
+	prepareTilesFn, mulTileFn   func(worker, lo, hi int)
+	prepareFTilesFn, mulFTileFn func(worker, lo, hi int)
 }
 
 // workerScratch is one worker's buffers for the matrix-matrix path.
 type workerScratch struct {
 	q     tensor.QAct
 	panel []byte
+	out4  []float32 // DotRows4 results of one weight block
+
+	fpanel, frow []float32 // MulFTiles
 }
 
 // NewWorkspace returns an empty workspace; buffers grow on first use.
@@ -38,6 +43,8 @@ func NewWorkspace() *Workspace {
 	ws.multiplyFn = ws.multiply
 	ws.prepareTilesFn = ws.prepareTiles
 	ws.mulTileFn = ws.mulTiles
+	ws.prepareFTilesFn = ws.prepareFTiles
+	ws.mulFTileFn = ws.mulFTiles
 	return ws
 }
 
@@ -51,6 +58,9 @@ const (
 	// From this many activation rows on, types with a matrix-matrix
 	// kernel use it (one pass over the weights for 16 rows at a time).
 	minGemmRows = 3
+	// The float types go through DotRows4 below this many rows (their
+	// matrix-matrix kernel pads to 16 and repacks more per weight row).
+	minGemmFRows = 8
 )
 
 // MatMul computes out[r*outStride : +W.Rows] = W · in[r*inStride : +W.Cols]
@@ -66,9 +76,16 @@ func MatMul(pool *parallel.Pool, w *tensor.Matrix, in []float32, inStride int, o
 	if len(ws.acts) < n {
 		ws.acts = append(ws.acts, make([]tensor.Act, n-len(ws.acts))...)
 	}
+	if len(ws.workers) < pool.Workers() {
+		ws.workers = make([]workerScratch, pool.Workers())
+	}
 	ws.w, ws.in, ws.out, ws.inStride, ws.outStride, ws.rows = w, in, out, inStride, outStride, rows
 	if n >= minGemmRows && tensor.HasGemm(w.Type) {
 		ws.gemm(pool)
+		return
+	}
+	if n >= minGemmFRows && tensor.HasGemmF(w.Type) {
+		ws.gemmF(pool)
 		return
 	}
 	if n*w.Cols >= minParallelPrepare {
@@ -89,14 +106,19 @@ func (ws *Workspace) prepare(_, lo, hi int) {
 	}
 }
 
-func (ws *Workspace) multiply(_, lo, hi int) {
+func (ws *Workspace) multiply(worker, lo, hi int) {
 	w := ws.w
 	block := hi - lo
 	if len(ws.rows) > 1 {
 		block = max(1, weightBlockBytes/w.RowBytes)
 	}
+	four := len(ws.rows) > 1 && tensor.HasDot4(w.Type)
 	for b0 := lo; b0 < hi; b0 += block {
 		b1 := min(hi, b0+block)
+		if four {
+			ws.multiply4(worker, b0, b1)
+			continue
+		}
 		for i, r := range ws.rows {
 			o := ws.out[r*ws.outStride:]
 			w.DotRows(b0, b1, &ws.acts[i], o[b0:b1])
@@ -104,13 +126,38 @@ func (ws *Workspace) multiply(_, lo, hi int) {
 	}
 }
 
+// multiply4 runs weight rows [lo, hi) against the activation rows four at
+// a time (a short last group repeats its last row).
+func (ws *Workspace) multiply4(worker, lo, hi int) {
+	sc := &ws.workers[worker]
+	sc.out4 = grow(sc.out4, 4*(hi-lo))
+	n := len(ws.rows)
+	var xs [4][]float32
+	for i0 := 0; i0 < n; i0 += 4 {
+		for c := range xs {
+			xs[c] = ws.acts[min(i0+c, n-1)].F
+		}
+		ws.w.DotRows4(lo, hi, &xs, sc.out4)
+		for c := 0; c < 4 && i0+c < n; c++ {
+			o := ws.out[ws.rows[i0+c]*ws.outStride:]
+			for j := lo; j < hi; j++ {
+				o[j] = sc.out4[4*(j-lo)+c]
+			}
+		}
+	}
+}
+
+func grow(s []float32, n int) []float32 {
+	if cap(s) < n {
+		return make([]float32, n)
+	}
+	return s[:n]
+}
+
 // gemm is MatMul through the matrix-matrix kernels: the activation rows
 // are quantized into tiles, then each worker multiplies its weight rows
 // by all of them.
 func (ws *Workspace) gemm(pool *parallel.Pool) {
-	if len(ws.workers) < pool.Workers() {
-		ws.workers = make([]workerScratch, pool.Workers())
-	}
 	n, w := len(ws.rows), ws.w
 	ws.tiles.Reset(n, w.Cols)
 	if n*w.Cols >= minParallelPrepare {
@@ -134,4 +181,31 @@ func (ws *Workspace) prepareTiles(worker, lo, hi int) {
 
 func (ws *Workspace) mulTiles(worker, lo, hi int) {
 	ws.w.MulTiles(lo, hi, &ws.tiles, &ws.workers[worker].panel, ws.out, ws.outStride, ws.rows)
+}
+
+// gemmF is gemm for the float types.
+func (ws *Workspace) gemmF(pool *parallel.Pool) {
+	n, w := len(ws.rows), ws.w
+	ws.ftiles.Reset(n, w.Cols)
+	if n*w.Cols >= minParallelPrepare {
+		pool.For(n, 1, ws.prepareFTilesFn)
+	} else {
+		ws.prepareFTiles(0, 0, n)
+	}
+	chunk := max(8, minTaskBytes/max(1, w.RowBytes*n))
+	pool.For(w.Rows, (chunk+7)/8*8, ws.mulFTileFn)
+	ws.w, ws.in, ws.out, ws.rows = nil, nil, nil, nil
+}
+
+func (ws *Workspace) prepareFTiles(_, lo, hi int) {
+	cols := ws.w.Cols
+	for i := lo; i < hi; i++ {
+		r := ws.rows[i]
+		ws.ftiles.SetRow(i, ws.in[r*ws.inStride:r*ws.inStride+cols])
+	}
+}
+
+func (ws *Workspace) mulFTiles(worker, lo, hi int) {
+	sc := &ws.workers[worker]
+	ws.w.MulFTiles(lo, hi, &ws.ftiles, &sc.fpanel, &sc.frow, ws.out, ws.outStride, ws.rows)
 }

@@ -9,6 +9,8 @@
 // ·shiftQ4_K: the same per 256 bits.
 // ·sllQ6_K, ·srlQ6_K: word shift counts that line up the high bits of Q6_K
 // quants (see Q6_K_HALF).
+// ·permLo, ·permHi: VPERMT2PS indices joining 128-bit lanes 0-1 (2-3) of
+// two registers alternately (the float panel transpose).
 
 DATA ·iota16+0(SB)/4, $0x00000000
 DATA ·iota16+4(SB)/4, $0x00000001
@@ -99,3 +101,39 @@ DATA ·srlQ6_K+52(SB)/4, $0x00020002
 DATA ·srlQ6_K+56(SB)/4, $0x00020002
 DATA ·srlQ6_K+60(SB)/4, $0x00020002
 GLOBL ·srlQ6_K(SB), RODATA|NOPTR, $64
+
+DATA ·permLo+0(SB)/4, $0
+DATA ·permLo+4(SB)/4, $1
+DATA ·permLo+8(SB)/4, $2
+DATA ·permLo+12(SB)/4, $3
+DATA ·permLo+16(SB)/4, $16
+DATA ·permLo+20(SB)/4, $17
+DATA ·permLo+24(SB)/4, $18
+DATA ·permLo+28(SB)/4, $19
+DATA ·permLo+32(SB)/4, $4
+DATA ·permLo+36(SB)/4, $5
+DATA ·permLo+40(SB)/4, $6
+DATA ·permLo+44(SB)/4, $7
+DATA ·permLo+48(SB)/4, $20
+DATA ·permLo+52(SB)/4, $21
+DATA ·permLo+56(SB)/4, $22
+DATA ·permLo+60(SB)/4, $23
+GLOBL ·permLo(SB), RODATA|NOPTR, $64
+
+DATA ·permHi+0(SB)/4, $8
+DATA ·permHi+4(SB)/4, $9
+DATA ·permHi+8(SB)/4, $10
+DATA ·permHi+12(SB)/4, $11
+DATA ·permHi+16(SB)/4, $24
+DATA ·permHi+20(SB)/4, $25
+DATA ·permHi+24(SB)/4, $26
+DATA ·permHi+28(SB)/4, $27
+DATA ·permHi+32(SB)/4, $12
+DATA ·permHi+36(SB)/4, $13
+DATA ·permHi+40(SB)/4, $14
+DATA ·permHi+44(SB)/4, $15
+DATA ·permHi+48(SB)/4, $28
+DATA ·permHi+52(SB)/4, $29
+DATA ·permHi+56(SB)/4, $30
+DATA ·permHi+60(SB)/4, $31
+GLOBL ·permHi(SB), RODATA|NOPTR, $64

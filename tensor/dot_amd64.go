@@ -57,3 +57,30 @@ func packQ4_K(row *byte, nsb int, rec *byte)
 
 //go:noescape
 func packQ6_K(row *byte, nsb int, rec *byte)
+
+// Batched float kernels (dotf_amd64.s): rows weight rows (an even number)
+// times four activation rows; out gets [row][4].
+
+//go:noescape
+func dot4F32AVX512(w *byte, stride, rows, n int, x0, x1, x2, x3 *float32, out *float32)
+
+//go:noescape
+func dot4F16AVX512(w *byte, stride, rows, n int, x0, x1, x2, x3 *float32, out *float32)
+
+//go:noescape
+func dot4BF16AVX512(w *byte, stride, rows, n int, x0, x1, x2, x3 *float32, out *float32)
+
+//go:noescape
+func gemmF32AVX512(panel, tile *float32, n int, out *float32)
+
+// Float panel packers (gemmf_amd64.s): 8 rows × n elements into [i][8]
+// float32; the panel needs room for n rounded up to 16.
+
+//go:noescape
+func packF32(w *byte, stride, n int, panel *float32)
+
+//go:noescape
+func packF16(w *byte, stride, n int, panel *float32)
+
+//go:noescape
+func packBF16(w *byte, stride, n int, panel *float32)

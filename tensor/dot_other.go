@@ -32,3 +32,19 @@ func packQ8_0(row *byte, nb int, rec *byte)  { panic("unreachable") }
 func packQ4_0(row *byte, nb int, rec *byte)  { panic("unreachable") }
 func packQ4_K(row *byte, nsb int, rec *byte) { panic("unreachable") }
 func packQ6_K(row *byte, nsb int, rec *byte) { panic("unreachable") }
+
+func dot4F32AVX512(w *byte, stride, rows, n int, x0, x1, x2, x3 *float32, out *float32) {
+	panic("unreachable")
+}
+func dot4F16AVX512(w *byte, stride, rows, n int, x0, x1, x2, x3 *float32, out *float32) {
+	panic("unreachable")
+}
+func dot4BF16AVX512(w *byte, stride, rows, n int, x0, x1, x2, x3 *float32, out *float32) {
+	panic("unreachable")
+}
+
+func gemmF32AVX512(panel, tile *float32, n int, out *float32) { panic("unreachable") }
+
+func packF32(w *byte, stride, n int, panel *float32)  { panic("unreachable") }
+func packF16(w *byte, stride, n int, panel *float32)  { panic("unreachable") }
+func packBF16(w *byte, stride, n int, panel *float32) { panic("unreachable") }

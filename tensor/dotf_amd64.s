@@ -112,3 +112,4 @@ TEXT ·dotF16AVX512(SB), NOSPLIT, $0-48
 // func dotBF16AVX512(w *byte, stride, rows, n int, x *float32, out *float32)
 TEXT ·dotBF16AVX512(SB), NOSPLIT, $0-48
 	ROWS512(LOAD_BF16_512, LOADZ_BF16, 2)
+

@@ -131,3 +131,89 @@ func TestPackPanel(t *testing.T) {
 		}
 	}
 }
+
+// TestMulFTiles checks the float matrix-matrix kernel like
+// TestMulTilesMatchFloat64, with odd lengths and small cache blocks.
+func TestMulFTiles(t *testing.T) {
+	if !HasGemmF(F32) {
+		t.Skip("no float matrix-matrix kernel on this machine")
+	}
+	defer func(s, t int) { fSliceCols, tileBytes = s, t }(fSliceCols, tileBytes)
+	fSliceCols, tileBytes = 100, 2*100*tileRows*4
+	rng := rand.New(rand.NewPCG(24, 25))
+	for _, typ := range []DType{F32, F16, BF16} {
+		for _, cols := range []int{1, 7, 33, 255, 777} {
+			const wrows, arows, lo, hi = 29, 53, 3, 26
+			m := randomMatrix(rng, typ, wrows, cols)
+			var tiles FTiles
+			tiles.Reset(arows, cols)
+			xs := make([][]float32, arows)
+			outRows := make([]int, arows)
+			for i := range xs {
+				xs[i] = randomVec(rng, cols)
+				tiles.SetRow(i, xs[i])
+				outRows[i] = (i * 7) % arows
+			}
+			const stride = wrows + 3
+			out := make([]float32, arows*stride)
+			var panel, row []float32
+			m.MulFTiles(lo, hi, &tiles, &panel, &row, out, stride, outRows)
+			w := make([]float32, cols)
+			for j := 0; j < wrows; j++ {
+				m.DequantRow(j, w)
+				for i := range xs {
+					got := float64(out[outRows[i]*stride+j])
+					if j < lo || j >= hi {
+						if got != 0 {
+							t.Fatalf("%s: wrote weight row %d outside [%d, %d)", typ, j, lo, hi)
+						}
+						continue
+					}
+					var ref, mag float64
+					for k := range w {
+						ref += float64(w[k]) * float64(xs[i][k])
+						mag += math.Abs(float64(w[k]) * float64(xs[i][k]))
+					}
+					if e := math.Abs(got - ref); !(e <= 4*math.Log2(float64(cols)+2)*0x1p-24*mag) {
+						t.Errorf("%s cols=%d weight row %d act row %d: got %g want %g", typ, cols, j, i, got, ref)
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestPackPanelF: the assembly float packers transpose exactly, masked
+// tail included, against the decoded rows.
+func TestPackPanelF(t *testing.T) {
+	if !HasGemmF(F32) {
+		t.Skip("no float matrix-matrix kernel on this machine")
+	}
+	rng := rand.New(rand.NewPCG(26, 27))
+	for _, typ := range []DType{F32, F16, BF16} {
+		m := randomMatrix(rng, typ, 9, 100)
+		w := make([]float32, 100)
+		for _, k := range [][2]int{{0, 100}, {3, 50}, {16, 32}, {5, 6}} {
+			n := k[1] - k[0]
+			for _, rows := range [][2]int{{1, 9}, {2, 7}} { // assembly, Go
+				p := make([]float32, (n+15)/16*16*panelRows)
+				for i := range p {
+					p[i] = 42
+				}
+				m.packPanelF(rows[0], rows[1], k[0], k[1], p, make([]float32, n))
+				for r := 0; r < panelRows; r++ {
+					if rows[0]+r < rows[1] {
+						m.DequantRow(rows[0]+r, w)
+					} else {
+						clear(w)
+					}
+					for i := range n {
+						if got := p[i*panelRows+r]; got != w[k[0]+i] {
+							t.Fatalf("%s rows %v elements %v: panel row %d element %d = %g, want %g", typ, rows, k, r, i, got, w[k[0]+i])
+						}
+					}
+				}
+			}
+		}
+	}
+}

@@ -65,3 +65,49 @@ func (m *Matrix) dotRowsAVX512(rows []byte, n int, a *Act, out []float32) bool {
 	}
 	return true
 }
+
+// HasDot4 reports whether DotRows4 has a kernel for t on this machine.
+func HasDot4(t DType) bool {
+	return simd >= levelAVX512 && (t == F32 || t == F16 || t == BF16)
+}
+
+// DotRows4 writes out[4*(j-lo)+c] = row j · xs[c] for the rows j in
+// [lo, hi) and c < 4 (float weight types, see HasDot4): each weight row is
+// decoded once for four activation rows.
+func (m *Matrix) DotRows4(lo, hi int, xs *[4][]float32, out []float32) {
+	n := hi - lo
+	if n <= 0 {
+		return
+	}
+	if lo < 0 || hi > m.Rows || !HasDot4(m.Type) {
+		panic(fmt.Sprintf("tensor: DotRows4 [%d, %d) of %d %s rows", lo, hi, m.Rows, m.Type))
+	}
+	out = out[:4*n]
+	for c := range xs {
+		if len(xs[c]) < m.Cols {
+			panic("tensor: DotRows4: activation row shorter than the weight rows")
+		}
+	}
+	rb := m.RowBytes
+	if even := n &^ 1; even > 0 {
+		m.dot4(&m.Data[lo*rb], rb, even, xs, &out[0])
+	}
+	if n%2 == 1 {
+		// The kernel takes rows in pairs: run the last row twice.
+		var tmp [8]float32
+		m.dot4(&m.Data[(hi-1)*rb], 0, 2, xs, &tmp[0])
+		copy(out[4*(n-1):], tmp[:4])
+	}
+}
+
+func (m *Matrix) dot4(w *byte, stride, rows int, xs *[4][]float32, out *float32) {
+	x0, x1, x2, x3 := &xs[0][0], &xs[1][0], &xs[2][0], &xs[3][0]
+	switch m.Type {
+	case F32:
+		dot4F32AVX512(w, stride, rows, m.Cols, x0, x1, x2, x3, out)
+	case F16:
+		dot4F16AVX512(w, stride, rows, m.Cols, x0, x1, x2, x3, out)
+	case BF16:
+		dot4BF16AVX512(w, stride, rows, m.Cols, x0, x1, x2, x3, out)
+	}
+}
