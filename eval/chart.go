@@ -36,15 +36,6 @@ func Kind(s Setting) string {
 	return "full"
 }
 
-// AccuracyChart plots accuracy against mean layers for every result.
-func AccuracyChart(path, title string, results []*Result) error {
-	var pts []Point
-	for _, r := range results {
-		pts = append(pts, Point{Label: r.Setting.Name, Layers: r.MeanLayers, Accuracy: r.Accuracy, Series: Kind(r.Setting)})
-	}
-	return PlotAccuracy(path, title, pts, nil)
-}
-
 // PlotAccuracy draws the points as a labelled scatter, one colour per
 // series, and line (when not empty) as a connected front. The format
 // follows the file extension (.svg, .png, .pdf).

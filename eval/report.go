@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
+	"sort"
 	"strings"
 	"text/tabwriter"
 )
@@ -18,6 +20,11 @@ type Report struct {
 	Task    string
 	Data    string
 	Results []*Result
+	// Front names the settings on a Pareto front, drawn as a line on the
+	// accuracy chart (d3 tune).
+	Front []string
+	// Notes are paragraphs printed under the Markdown table.
+	Notes []string
 }
 
 // Primary is the setting the report is about: the last one (the D³ setting
@@ -198,7 +205,16 @@ func (r *Report) WriteJSON(path string) error {
 func (r *Report) WriteMarkdown(path string) error {
 	base := strings.TrimSuffix(path, filepath.Ext(path))
 	accChart, layersChart := base+"-accuracy.svg", base+"-layers.svg"
-	if err := AccuracyChart(accChart, r.Task+": accuracy against depth", r.Results); err != nil {
+	var pts, front []Point
+	for _, res := range r.Results {
+		p := Point{Label: res.Setting.Name, Layers: res.MeanLayers, Accuracy: res.Accuracy, Series: Kind(res.Setting)}
+		pts = append(pts, p)
+		if slices.Contains(r.Front, res.Setting.Name) {
+			front = append(front, p)
+		}
+	}
+	sort.Slice(front, func(i, j int) bool { return front[i].Layers < front[j].Layers })
+	if err := PlotAccuracy(accChart, r.Task+": accuracy against depth", pts, front); err != nil {
 		return err
 	}
 	if err := LayersChart(layersChart, r.Results); err != nil {
@@ -241,6 +257,9 @@ func (r *Report) WriteMarkdown(path string) error {
 			}
 			b.WriteString("\n")
 		}
+	}
+	for _, n := range r.Notes {
+		b.WriteString("\n" + n + "\n")
 	}
 	if p.Truncated > 0 {
 		fmt.Fprintf(&b, "\n%d prompts were cut from the left (after BOS) to fit the context.\n", p.Truncated)
