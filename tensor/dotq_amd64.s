@@ -48,10 +48,13 @@
 	VPBROADCASTD AX, Z27
 
 // Q8_0: two blocks' 32 quants side by side, flipped to unsigned (w+128).
-#define Q8_0_PAIR \
-	VMOVDQU      2(SI), Y6; \
-	VINSERTI64X4 $1, 36(SI), Z6, Z6; \
-	VPXORD       Z31, Z6, Z6
+// Q8_0_W puts the blocks at byte OFF into Z (Y its lower half).
+#define Q8_0_W(OFF, Z, Y, YT) \
+	VMOVDQU      OFF+2(SI), Y; \
+	VINSERTI64X4 $1, OFF+36(SI), Z, Z; \
+	VPXORD       Z31, Z, Z
+
+#define Q8_0_PAIR Q8_0_W(0, Z6, Y6, Y10)
 
 #define Q8_0_SINGLE \
 	VMOVDQU 2(SI), Y6; \
@@ -72,6 +75,7 @@ q8row:
 	MOVQ nb+24(FP), BX
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
+	VPXORD Z9, Z9, Z9
 q8group:
 	MOVQ BX, CX
 	CMPQ CX, $16
@@ -93,6 +97,27 @@ q8gsize:
 	VFMADD231PS Z4, Z2, Z1
 	VMOVDQA32  Z29, Z5
 	MOVQ CX, AX
+q8quad:
+	CMPQ AX, $4
+	JLT  q8pair
+	Q8_0_W(0, Z6, Y6, Y10)
+	Q8_0_W(68, Z11, Y11, Y12)
+	VPXORD      Z7, Z7, Z7
+	VPXORD      Z13, Z13, Z13
+	VPDPBUSD    (DI), Z6, Z7
+	VPDPBUSD    64(DI), Z11, Z13
+	VCVTDQ2PS   Z7, Z7
+	VCVTDQ2PS   Z13, Z13
+	VPADDD      Z28, Z5, Z14
+	VPERMPS     Z3, Z5, Z8
+	VPERMPS     Z3, Z14, Z15
+	VFMADD231PS Z8, Z7, Z0
+	VFMADD231PS Z15, Z13, Z9
+	VPADDD      Z28, Z14, Z5
+	ADDQ $136, SI
+	ADDQ $128, DI
+	SUBQ $4, AX
+	JMP  q8quad
 q8pair:
 	CMPQ AX, $2
 	JLT  q8single
@@ -123,6 +148,7 @@ q8gdone:
 	LEAQ (R9)(CX*4), R9
 	SUBQ CX, BX
 	JNZ  q8group
+	VADDPS      Z9, Z0, Z0
 	VFMADD231PS Z27, Z1, Z0
 	HSUM
 	MOVSS X0, (R12)
@@ -138,12 +164,14 @@ q8done:
 // and 16-31 in their high ones. Broadcasting them to both 128-bit halves
 // and shifting the upper half's words right by 4 (Z26) puts all 32
 // nibbles in element order, after masking with 0x0f (Z31).
-#define Q4_0_PAIR \
-	VBROADCASTI32X4 2(SI), Y6; \
-	VBROADCASTI32X4 20(SI), Y10; \
-	VINSERTI64X4    $1, Y10, Z6, Z6; \
-	VPSRLVW         Z26, Z6, Z6; \
-	VPANDD          Z31, Z6, Z6
+#define Q4_0_W(OFF, Z, Y, YT) \
+	VBROADCASTI32X4 OFF+2(SI), Y; \
+	VBROADCASTI32X4 OFF+20(SI), YT; \
+	VINSERTI64X4    $1, YT, Z, Z; \
+	VPSRLVW         Z26, Z, Z; \
+	VPANDD          Z31, Z, Z
+
+#define Q4_0_PAIR Q4_0_W(0, Z6, Y6, Y10)
 
 #define Q4_0_SINGLE \
 	VBROADCASTI32X4 2(SI), Y6; \
@@ -166,6 +194,7 @@ q4row:
 	MOVQ nb+24(FP), BX
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
+	VPXORD Z9, Z9, Z9
 q4group:
 	MOVQ BX, CX
 	CMPQ CX, $16
@@ -187,6 +216,27 @@ q4gsize:
 	VFMADD231PS Z4, Z2, Z1
 	VMOVDQA32  Z29, Z5
 	MOVQ CX, AX
+q4quad:
+	CMPQ AX, $4
+	JLT  q4pair
+	Q4_0_W(0, Z6, Y6, Y10)
+	Q4_0_W(36, Z11, Y11, Y12)
+	VPXORD      Z7, Z7, Z7
+	VPXORD      Z13, Z13, Z13
+	VPDPBUSD    (DI), Z6, Z7
+	VPDPBUSD    64(DI), Z11, Z13
+	VCVTDQ2PS   Z7, Z7
+	VCVTDQ2PS   Z13, Z13
+	VPADDD      Z28, Z5, Z14
+	VPERMPS     Z3, Z5, Z8
+	VPERMPS     Z3, Z14, Z15
+	VFMADD231PS Z8, Z7, Z0
+	VFMADD231PS Z15, Z13, Z9
+	VPADDD      Z28, Z14, Z5
+	ADDQ $72, SI
+	ADDQ $128, DI
+	SUBQ $4, AX
+	JMP  q4quad
 q4pair:
 	CMPQ AX, $2
 	JLT  q4single
@@ -217,6 +267,7 @@ q4gdone:
 	LEAQ (R9)(CX*4), R9
 	SUBQ CX, BX
 	JNZ  q4group
+	VADDPS      Z9, Z0, Z0
 	VFMADD231PS Z27, Z1, Z0
 	HSUM
 	MOVSS X0, (R12)
@@ -231,7 +282,7 @@ q4done:
 // Q4_K group g: 32 bytes whose low nibbles are sub-block 2g and high
 // nibbles sub-block 2g+1; Z2 holds the eight scale products d·sc_j·dx_j and
 // the lane index vector IDX picks the pair (2g, 2g+1) from it.
-#define Q4_K_GROUP(QOFF, AOFF, IDX) \
+#define Q4_K_GROUP(QOFF, AOFF, IDX, ACC) \
 	VBROADCASTI64X4 QOFF(SI), Z6; \
 	VPSRLVW         Z26, Z6, Z6; \
 	VPANDD          Z31, Z6, Z6; \
@@ -239,7 +290,7 @@ q4done:
 	VPDPBUSD        AOFF(DI), Z6, Z7; \
 	VCVTDQ2PS       Z7, Z7; \
 	VPERMPS         Z2, IDX, Z8; \
-	VFMADD231PS     Z8, Z7, Z0
+	VFMADD231PS     Z8, Z7, ACC
 
 // func dotQ4_KAVX512(w *byte, stride, rows, nsb int, q *int8, d, m *float32, out *float32)
 TEXT ·dotQ4_KAVX512(SB), NOSPLIT, $0-64
@@ -266,6 +317,9 @@ k4row:
 	MOVQ nsb+24(FP), BX
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
 
 k4sb:
 	// Unpack the 6-bit scales and mins (see kScaleMin) four at a time
@@ -305,10 +359,10 @@ k4sb:
 	VMULPS       Y5, Y3, Y3
 	VMULPS       (R8), Y2, Y2
 	VFMADD231PS  (R9), Y3, Y1
-	Q4_K_GROUP(16, 0, Z20)
-	Q4_K_GROUP(48, 64, Z21)
-	Q4_K_GROUP(80, 128, Z22)
-	Q4_K_GROUP(112, 192, Z23)
+	Q4_K_GROUP(16, 0, Z20, Z0)
+	Q4_K_GROUP(48, 64, Z21, Z9)
+	Q4_K_GROUP(80, 128, Z22, Z10)
+	Q4_K_GROUP(112, 192, Z23, Z11)
 	ADDQ $144, SI
 	ADDQ $256, DI
 	ADDQ $32, R8
@@ -316,6 +370,9 @@ k4sb:
 	DECQ BX
 	JNZ  k4sb
 
+	VADDPS Z9, Z0, Z0
+	VADDPS Z11, Z10, Z10
+	VADDPS Z10, Z0, Z0
 	VSUBPS Z1, Z0, Z0
 	HSUM
 	MOVSS X0, (R12)
@@ -334,7 +391,7 @@ k4done:
 // l+64, l+96). Shifting qh's words by Z29 (left 4 | left 2) or Z28
 // (right 0 | right 2) and masking with 0x30 (Z30) lines the two bits up
 // above the nibble; VPTERNLOGD $0xf8 computes A | (B & 0x0f).
-#define Q6_K_HALF(LOFF, HOFF, AOFF, IDX1, IDX2) \
+#define Q6_K_HALF(LOFF, HOFF, AOFF, IDX1, IDX2, ACC1, ACC2) \
 	VMOVDQU64       LOFF(SI), Z10; \
 	VBROADCASTI64X4 HOFF(SI), Z11; \
 	VPSLLVW         Z29, Z11, Z12; \
@@ -344,7 +401,7 @@ k4done:
 	VPDPBUSD        AOFF(DI), Z12, Z7; \
 	VCVTDQ2PS       Z7, Z7; \
 	VPERMPS         Z2, IDX1, Z8; \
-	VFMADD231PS     Z8, Z7, Z0; \
+	VFMADD231PS     Z8, Z7, ACC1; \
 	VPSRLVW         Z28, Z11, Z13; \
 	VPANDD          Z30, Z13, Z13; \
 	VPSRLW          $4, Z10, Z10; \
@@ -353,7 +410,7 @@ k4done:
 	VPDPBUSD        AOFF+64(DI), Z13, Z7; \
 	VCVTDQ2PS       Z7, Z7; \
 	VPERMPS         Z2, IDX2, Z8; \
-	VFMADD231PS     Z8, Z7, Z0
+	VFMADD231PS     Z8, Z7, ACC2
 
 // func dotQ6_KAVX512(w *byte, stride, rows, nsb int, q *int8, d, s *float32, out *float32)
 TEXT ·dotQ6_KAVX512(SB), NOSPLIT, $0-64
@@ -386,6 +443,9 @@ k6row:
 	MOVQ nsb+24(FP), BX
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
 
 k6sb:
 	// Z2 = d·sc_a·dx_(a/2) for the 16 sub-blocks a; the -32 offset of the
@@ -399,8 +459,8 @@ k6sb:
 	VPERMPS      Z5, Z24, Z5
 	VMULPS       Z5, Z2, Z2
 	VFMADD231PS  (R9), Z2, Z1
-	Q6_K_HALF(0, 128, 0, Z20, Z21)
-	Q6_K_HALF(64, 160, 128, Z22, Z23)
+	Q6_K_HALF(0, 128, 0, Z20, Z21, Z0, Z14)
+	Q6_K_HALF(64, 160, 128, Z22, Z23, Z15, Z16)
 	ADDQ $210, SI
 	ADDQ $256, DI
 	ADDQ $32, R8
@@ -408,6 +468,9 @@ k6sb:
 	DECQ BX
 	JNZ  k6sb
 
+	VADDPS      Z14, Z0, Z0
+	VADDPS      Z16, Z15, Z15
+	VADDPS      Z15, Z0, Z0
 	VFMADD231PS Z27, Z1, Z0
 	HSUM
 	MOVSS X0, (R12)
