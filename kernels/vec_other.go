@@ -11,3 +11,8 @@ func axpySIMD(a float32, x, y []float32) { axpyGeneric(a, x, y) }
 func swigluSIMD(gate, up []float32) { swigluGeneric(gate, up) }
 
 func softmaxSIMD(x []float32) { softmaxGeneric(x) }
+
+// The assembly kernels exist only on amd64; the tests reach them only when
+// hasAsm is true.
+func dotAVX512(a, b *float32, n int) float32 { panic("unreachable") }
+func dotAVX2(a, b *float32, n int) float32   { panic("unreachable") }

@@ -9,6 +9,9 @@
 // ·shiftQ4_K: the same per 256 bits.
 // ·sllQ6_K, ·srlQ6_K: word shift counts that line up the high bits of Q6_K
 // quants (see Q6_K_HALF).
+// ·q6idx: VPERMPS indices [2k ×4, 2k+1 ×4] for k = 0..3 (AVX2 Q6_K: the
+// scales of the two 16-element sub-blocks in 32 elements).
+// ·q6dup: [0,0,1,1,2,2,3,3], [4,4,5,5,6,6,7,7] (each dx for two sub-blocks).
 // ·permLo, ·permHi: VPERMT2PS indices joining 128-bit lanes 0-1 (2-3) of
 // two registers alternately (the float panel transpose).
 
@@ -137,3 +140,55 @@ DATA ·permHi+52(SB)/4, $29
 DATA ·permHi+56(SB)/4, $30
 DATA ·permHi+60(SB)/4, $31
 GLOBL ·permHi(SB), RODATA|NOPTR, $64
+
+DATA ·q6idx+0(SB)/4, $0
+DATA ·q6idx+4(SB)/4, $0
+DATA ·q6idx+8(SB)/4, $0
+DATA ·q6idx+12(SB)/4, $0
+DATA ·q6idx+16(SB)/4, $1
+DATA ·q6idx+20(SB)/4, $1
+DATA ·q6idx+24(SB)/4, $1
+DATA ·q6idx+28(SB)/4, $1
+DATA ·q6idx+32(SB)/4, $2
+DATA ·q6idx+36(SB)/4, $2
+DATA ·q6idx+40(SB)/4, $2
+DATA ·q6idx+44(SB)/4, $2
+DATA ·q6idx+48(SB)/4, $3
+DATA ·q6idx+52(SB)/4, $3
+DATA ·q6idx+56(SB)/4, $3
+DATA ·q6idx+60(SB)/4, $3
+DATA ·q6idx+64(SB)/4, $4
+DATA ·q6idx+68(SB)/4, $4
+DATA ·q6idx+72(SB)/4, $4
+DATA ·q6idx+76(SB)/4, $4
+DATA ·q6idx+80(SB)/4, $5
+DATA ·q6idx+84(SB)/4, $5
+DATA ·q6idx+88(SB)/4, $5
+DATA ·q6idx+92(SB)/4, $5
+DATA ·q6idx+96(SB)/4, $6
+DATA ·q6idx+100(SB)/4, $6
+DATA ·q6idx+104(SB)/4, $6
+DATA ·q6idx+108(SB)/4, $6
+DATA ·q6idx+112(SB)/4, $7
+DATA ·q6idx+116(SB)/4, $7
+DATA ·q6idx+120(SB)/4, $7
+DATA ·q6idx+124(SB)/4, $7
+GLOBL ·q6idx(SB), RODATA|NOPTR, $128
+
+DATA ·q6dup+0(SB)/4, $0
+DATA ·q6dup+4(SB)/4, $0
+DATA ·q6dup+8(SB)/4, $1
+DATA ·q6dup+12(SB)/4, $1
+DATA ·q6dup+16(SB)/4, $2
+DATA ·q6dup+20(SB)/4, $2
+DATA ·q6dup+24(SB)/4, $3
+DATA ·q6dup+28(SB)/4, $3
+DATA ·q6dup+32(SB)/4, $4
+DATA ·q6dup+36(SB)/4, $4
+DATA ·q6dup+40(SB)/4, $5
+DATA ·q6dup+44(SB)/4, $5
+DATA ·q6dup+48(SB)/4, $6
+DATA ·q6dup+52(SB)/4, $6
+DATA ·q6dup+56(SB)/4, $7
+DATA ·q6dup+60(SB)/4, $7
+GLOBL ·q6dup(SB), RODATA|NOPTR, $64

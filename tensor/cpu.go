@@ -8,11 +8,11 @@ type level int
 const (
 	// levelGeneric is pure Go.
 	levelGeneric level = iota
-	// levelAVX2 (with FMA and F16C) runs the float-weight kernels on
-	// 256-bit vectors; integer kernels stay in Go at this level.
+	// levelAVX2 (with FMA and F16C) runs the row kernels on 256-bit
+	// vectors, the integer ones with VPMADDUBSW/VPMADDWD.
 	levelAVX2
-	// levelAVX512 adds AVX-512 F/BW/VL and VNNI: 512-bit float kernels and
-	// the integer kernels (VPDPBUSD) for quantized weights and activations.
+	// levelAVX512 adds AVX-512 F/BW/VL and VNNI: 512-bit row kernels with
+	// VPDPBUSD, the matrix-matrix kernels and the activation quantizer.
 	levelAVX512
 )
 

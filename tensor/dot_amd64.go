@@ -84,3 +84,26 @@ func packF16(w *byte, stride, n int, panel *float32)
 
 //go:noescape
 func packBF16(w *byte, stride, n int, panel *float32)
+
+// AVX2 row kernels (dot_avx2_amd64.s); the float ones take n a multiple of 8.
+
+//go:noescape
+func dotF32AVX2(w *byte, stride, rows, n int, x *float32, out *float32)
+
+//go:noescape
+func dotF16AVX2(w *byte, stride, rows, n int, x *float32, out *float32)
+
+//go:noescape
+func dotBF16AVX2(w *byte, stride, rows, n int, x *float32, out *float32)
+
+//go:noescape
+func dotQ8_0AVX2(w *byte, stride, rows, nb int, q *int8, d, m *float32, out *float32)
+
+//go:noescape
+func dotQ4_0AVX2(w *byte, stride, rows, nb int, q *int8, d, m *float32, out *float32)
+
+//go:noescape
+func dotQ4_KAVX2(w *byte, stride, rows, nsb int, q *int8, d, m *float32, out *float32)
+
+//go:noescape
+func dotQ6_KAVX2(w *byte, stride, rows, nsb int, q *int8, d, s *float32, out *float32)

@@ -48,3 +48,19 @@ func gemmF32AVX512(panel, tile *float32, n int, out *float32) { panic("unreachab
 func packF32(w *byte, stride, n int, panel *float32)  { panic("unreachable") }
 func packF16(w *byte, stride, n int, panel *float32)  { panic("unreachable") }
 func packBF16(w *byte, stride, n int, panel *float32) { panic("unreachable") }
+
+func dotF32AVX2(w *byte, stride, rows, n int, x *float32, out *float32)  { panic("unreachable") }
+func dotF16AVX2(w *byte, stride, rows, n int, x *float32, out *float32)  { panic("unreachable") }
+func dotBF16AVX2(w *byte, stride, rows, n int, x *float32, out *float32) { panic("unreachable") }
+func dotQ8_0AVX2(w *byte, stride, rows, nb int, q *int8, d, m *float32, out *float32) {
+	panic("unreachable")
+}
+func dotQ4_0AVX2(w *byte, stride, rows, nb int, q *int8, d, m *float32, out *float32) {
+	panic("unreachable")
+}
+func dotQ4_KAVX2(w *byte, stride, rows, nsb int, q *int8, d, m *float32, out *float32) {
+	panic("unreachable")
+}
+func dotQ6_KAVX2(w *byte, stride, rows, nsb int, q *int8, d, s *float32, out *float32) {
+	panic("unreachable")
+}

@@ -176,13 +176,13 @@ func TestQuantizeActSIMD(t *testing.T) {
 }
 
 // TestDotRowsDispatch proves the level switch selects the implementation:
-// with SIMD switched off, DotRows must equal the pure-Go kernels bit for
-// bit; with it on, the assembly ones. The two sum in different orders, so
-// on random data some rows differ in their last bits, which the test
-// requires, so it cannot pass by both levels running the same code.
+// at each level DotRows must reproduce that level's kernel (pure Go with
+// SIMD switched off) bit for bit. The levels sum in different orders, so
+// on random data some rows differ in their last bits between any two of
+// them, which the test requires, so it cannot pass by running one path.
 func TestDotRowsDispatch(t *testing.T) {
-	if hostLevel < levelAVX512 {
-		t.Skip("no AVX-512 on this machine: only the pure-Go path exists")
+	if hostLevel == levelGeneric {
+		t.Skip("no SIMD on this machine: only the pure-Go path exists")
 	}
 	rng := rand.New(rand.NewPCG(14, 15))
 	for _, typ := range []DType{F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K} {
@@ -191,28 +191,38 @@ func TestDotRowsDispatch(t *testing.T) {
 		x := randomVec(rng, cols)
 		var a Act
 		a.Prepare(typ, x)
-		goRes, asmRes := make([]float32, rows), make([]float32, rows)
+		direct := map[level][]float32{levelGeneric: make([]float32, rows)}
 		for r := range rows {
 			if typ.ActFormat() == ActQ8 {
-				goRes[r] = qDots[typ](m.Row(r), &a.QAct)
+				direct[levelGeneric][r] = qDots[typ](m.Row(r), &a.QAct)
 			} else {
-				goRes[r] = rowKernels[typ].dot(m.Row(r), x)
+				direct[levelGeneric][r] = rowKernels[typ].dot(m.Row(r), x)
 			}
 		}
-		if !m.dotRowsAVX512(m.Data, rows, &a, asmRes) {
-			t.Fatalf("%s: no AVX-512 kernel", typ)
+		if hostLevel >= levelAVX2 {
+			direct[levelAVX2] = make([]float32, rows)
+			if !m.dotRowsAVX2(m.Data, rows, &a, direct[levelAVX2]) {
+				t.Fatalf("%s: no AVX2 kernel", typ)
+			}
 		}
-		if slices.Equal(goRes, asmRes) {
-			t.Fatalf("%s: Go and assembly agree on every row; the test cannot tell them apart", typ)
+		if hostLevel >= levelAVX512 {
+			direct[levelAVX512] = make([]float32, rows)
+			if !m.dotRowsAVX512(m.Data, rows, &a, direct[levelAVX512]) {
+				t.Fatalf("%s: no AVX-512 kernel", typ)
+			}
 		}
-		for _, c := range []struct {
-			l    level
-			want []float32
-		}{{levelGeneric, goRes}, {levelAVX512, asmRes}} {
+		for l1, r1 := range direct {
+			for l2, r2 := range direct {
+				if l1 < l2 && slices.Equal(r1, r2) {
+					t.Fatalf("%s: the %v and %v kernels agree on every row; the test cannot tell them apart", typ, l1, l2)
+				}
+			}
+		}
+		for l, want := range direct {
 			got := make([]float32, rows)
-			withLevel(c.l, func() { m.DotRows(0, rows, &a, got) })
-			if !slices.Equal(got, c.want) {
-				t.Errorf("%s at level %v: DotRows does not reproduce that level's kernel", typ, c.l)
+			withLevel(l, func() { m.DotRows(0, rows, &a, got) })
+			if !slices.Equal(got, want) {
+				t.Errorf("%s at level %v: DotRows does not reproduce that level's kernel", typ, l)
 			}
 		}
 	}
