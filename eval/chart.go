@@ -3,6 +3,7 @@ package eval
 import (
 	"fmt"
 	"image/color"
+	"math"
 	"os"
 	"path/filepath"
 
@@ -44,8 +45,10 @@ func PlotAccuracy(path, title string, pts []Point, line []Point) error {
 	p.Title.Text = title
 	p.X.Label.Text = "mean layers per generated token"
 	p.Y.Label.Text = "accuracy (%)"
-	p.Legend.Top = true
+	// Points sit near the top (accurate settings); the legend goes below.
+	p.Legend.Top = false
 	p.Legend.Left = true
+	p.Legend.XOffs, p.Legend.YOffs = vg.Points(8), vg.Points(8)
 	p.Add(plotter.NewGrid())
 	var series []string
 	bySeries := map[string]plotter.XYs{}
@@ -98,8 +101,16 @@ func PlotAccuracy(path, title string, pts []Point, line []Point) error {
 		lb.Offset = vg.Point{X: vg.Points(5), Y: vg.Points(2)}
 		p.Add(lb)
 	}
-	p.Y.Min, p.Y.Max = min(p.Y.Min, 0), max(p.Y.Max, 100)
-	p.X.Min = min(p.X.Min, p.X.Max-1)
+	// Room around the points, and on the right for their labels.
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, q := range pts {
+		lo, hi = math.Min(lo, q.Layers), math.Max(hi, q.Layers)
+	}
+	if len(pts) > 0 {
+		span := math.Max(hi-lo, 1)
+		p.X.Min, p.X.Max = lo-0.05*span, hi+0.2*span
+	}
+	p.Y.Min, p.Y.Max = 0, 105
 	return save(p, path, 7*vg.Inch, 4.5*vg.Inch)
 }
 
@@ -110,7 +121,9 @@ func LayersChart(path string, results []*Result) error {
 	p.Title.Text = "layers per generated token"
 	p.X.Label.Text = "position of the generated token (T_i)"
 	p.Y.Label.Text = "mean layers"
-	p.Legend.Top = true
+	p.Legend.Top = false
+	p.Legend.Left = true
+	p.Legend.XOffs, p.Legend.YOffs = vg.Points(8), vg.Points(8)
 	p.Add(plotter.NewGrid())
 	maxL := 0
 	for i, r := range results {

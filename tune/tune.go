@@ -166,9 +166,9 @@ type Outcome struct {
 	// depth at equal mean layers, for plain decay and for decay with a
 	// floor.
 	Verdict string
-	// DecayBetter is, for "decay" and "decay+floor": +1 when every
-	// comparable setting beat the uniform line, −1 when none did, 0 when
-	// mixed or nothing was comparable.
+	// DecayBetter is, for "decay" and "decay+floor": +1 when no comparable
+	// setting scored below the uniform line and some above, −1 when none
+	// scored above and some below, 0 when mixed, tied or not comparable.
 	DecayBetter map[string]int
 }
 
@@ -240,7 +240,7 @@ func (o *Outcome) verdict() {
 	}
 	var parts []string
 	for _, k := range []struct{ kind, label string }{{"decay", "plain decay"}, {"decay+floor", "decay with a floor"}} {
-		var better, worse int
+		var better, worse, ties int
 		var diff, worstD, bestD float64
 		var worst, best *Row
 		ran := 0
@@ -256,10 +256,13 @@ func (o *Outcome) verdict() {
 			r.Uniform = &u
 			d := 100 * (r.Accuracy - u)
 			diff += d
-			if d > 0 {
+			switch {
+			case d > tieTolerance:
 				better++
-			} else {
+			case d < -tieTolerance:
 				worse++
+			default:
+				ties++
 			}
 			if worst == nil || d < worstD {
 				worst, worstD = r, d
@@ -268,24 +271,31 @@ func (o *Outcome) verdict() {
 				best, bestD = r, d
 			}
 		}
-		n := better + worse
+		n := better + worse + ties
+		tied := ""
+		if ties > 0 {
+			tied = fmt.Sprintf("; %d tie (within %.2g points)", ties, tieTolerance)
+		}
 		switch {
 		case ran == 0:
 			continue
 		case n == 0:
 			parts = append(parts, fmt.Sprintf("cannot compare %s: none of its settings has mean layers within the uniform line's range %.2f–%.2f (give --keeps that cover it).",
 				k.label, line[0].MeanLayers, line[len(line)-1].MeanLayers))
+		case better == 0 && worse == 0:
+			parts = append(parts, fmt.Sprintf("NO DIFFERENCE for %s: its %d comparable settings score as uniform depth does at the same mean layers (within %.2g points).",
+				k.label, n, tieTolerance))
 		case better == 0:
 			o.DecayBetter[k.kind] = -1
-			parts = append(parts, fmt.Sprintf("NO for %s: all %d comparable settings score below uniform depth at the same mean layers, by %.1f points on average (worst: %s, %.1f %% at %.2f layers against %.1f %% for uniform depth).",
-				k.label, n, -diff/float64(n), worst.Setting.Name, 100*worst.Accuracy, worst.MeanLayers, 100**worst.Uniform))
+			parts = append(parts, fmt.Sprintf("NO for %s: %d of %d comparable settings score below uniform depth at the same mean layers%s, by %.1f points on average (worst: %s, %.1f %% at %.2f layers against %.1f %% for uniform depth).",
+				k.label, worse, n, tied, -diff/float64(n), worst.Setting.Name, 100*worst.Accuracy, worst.MeanLayers, 100**worst.Uniform))
 		case worse == 0:
 			o.DecayBetter[k.kind] = 1
-			parts = append(parts, fmt.Sprintf("YES for %s: all %d comparable settings score above uniform depth at the same mean layers, by %.1f points on average (best: %s, %.1f %% at %.2f layers against %.1f %% for uniform depth).",
-				k.label, n, diff/float64(n), best.Setting.Name, 100*best.Accuracy, best.MeanLayers, 100**best.Uniform))
+			parts = append(parts, fmt.Sprintf("YES for %s: %d of %d comparable settings score above uniform depth at the same mean layers%s, by %.1f points on average (best: %s, %.1f %% at %.2f layers against %.1f %% for uniform depth).",
+				k.label, better, n, tied, diff/float64(n), best.Setting.Name, 100*best.Accuracy, best.MeanLayers, 100**best.Uniform))
 		default:
-			parts = append(parts, fmt.Sprintf("MIXED for %s: %d of %d comparable settings beat uniform depth at the same mean layers, %d do not (mean difference %+.1f points; best %s %+.1f, worst %s %+.1f).",
-				k.label, better, n, worse, diff/float64(n), best.Setting.Name, bestD, worst.Setting.Name, worstD))
+			parts = append(parts, fmt.Sprintf("MIXED for %s: %d of %d comparable settings beat uniform depth at the same mean layers, %d do not%s (mean difference %+.1f points; best %s %+.1f, worst %s %+.1f).",
+				k.label, better, n, worse, tied, diff/float64(n), best.Setting.Name, bestD, worst.Setting.Name, worstD))
 		}
 	}
 	if len(parts) == 0 {
@@ -294,6 +304,10 @@ func (o *Outcome) verdict() {
 	}
 	o.Verdict = "Does position-aware decay beat uniform depth at equal mean layers? " + strings.Join(parts, " ")
 }
+
+// tieTolerance is the accuracy difference, in points, below which a decay
+// setting and the uniform line count as equal.
+const tieTolerance = 0.05
 
 // interpolate reads the line (sorted by mean layers) at x.
 func interpolate(line []*Row, x float64) (float64, bool) {

@@ -70,7 +70,7 @@ func TestAnalyzeReferenceNumbers(t *testing.T) {
 	if o.DecayBetter["decay"] != -1 || o.DecayBetter["decay+floor"] != 1 {
 		t.Errorf("decay better %v", o.DecayBetter)
 	}
-	if !strings.Contains(o.Verdict, "NO for plain decay: all 2 comparable") || !strings.Contains(o.Verdict, "YES for decay with a floor") {
+	if !strings.Contains(o.Verdict, "NO for plain decay: 1 of 2 comparable settings score below uniform depth at the same mean layers; 1 tie") || !strings.Contains(o.Verdict, "YES for decay with a floor") {
 		t.Errorf("verdict %q", o.Verdict)
 	}
 	// α 0.99 at 12.392 layers against the uniform line between 12.089
