@@ -25,8 +25,9 @@ type usageJSON struct {
 // d3Usage reports the depth decay of a generation: mean layers run per
 // generated token (EOS included) and the model's layers over that.
 type d3Usage struct {
-	MeanLayers   float64 `json:"mean_layers"`
-	LayerSpeedup float64 `json:"layer_speedup"`
+	MeanLayers   float64            `json:"mean_layers"`
+	LayerSpeedup float64            `json:"layer_speedup"`
+	Draft        *engine.DraftStats `json:"draft,omitempty"`
 }
 
 type chatResponse struct {
@@ -246,6 +247,13 @@ func (s *Server) options(req *genRequest) (engine.Options, *apiError) {
 	}
 	opt.Planner = planner
 	opt.Propagate = sched.KV == depth.KVPropagate
+	opt.Draft, opt.DraftBase = s.cfg.Draft, sched
+	if req.Draft != nil {
+		opt.Draft = *req.Draft
+	}
+	if opt.Draft.Kind != engine.DraftOff {
+		opt.LayerPlans = nil // drafts follow the schedule; the output is full depth
+	}
 	return opt, nil
 }
 
@@ -289,6 +297,10 @@ func (s *Server) usage(res *engine.Result) usageJSON {
 	u.TotalTokens = u.PromptTokens + u.CompletionTokens
 	if mean := res.MeanLayers(); mean > 0 {
 		u.D3 = &d3Usage{MeanLayers: mean, LayerSpeedup: float64(s.lim.numLayers) / mean}
+		if res.Draft.Policy != "" {
+			d := res.Draft
+			u.D3.Draft = &d
+		}
 	}
 	return u
 }

@@ -266,3 +266,49 @@ func jsonString(s string) string {
 	b, _ := json.Marshal(s)
 	return string(b)
 }
+
+// A request's d3.draft turns on lossless drafting: the greedy text equals
+// plain full-depth decoding and usage.d3.draft reports the rounds.
+func TestD3Draft(t *testing.T) {
+	_, base := startServer(t, testConfig())
+	ref := newReference(t)
+	ids := bundled(t).Tokenizer.Encode(arithPrompt(ivy), true)
+	full := depth.DefaultSchedule()
+	want := ref.generate(t, ids, 64, &full)
+	for _, d3 := range []string{`{"draft":"static:8"}`, `{"draft":"auto"}`, `{"alpha":0.95,"draft":"d3,k=3"}`} {
+		body := `{"prompt":` + jsonString(arithPrompt(ivy)) + `,"max_tokens":64,"temperature":0,"d3":` + d3 + `}`
+		status, _, data := post(t, http.DefaultClient, base+"/v1/completions", body)
+		if status != 200 {
+			t.Fatalf("%s: status %d: %s", d3, status, data)
+		}
+		var resp struct {
+			Choices []struct{ Text string }
+			Usage   struct {
+				D3 struct {
+					MeanLayers float64 `json:"mean_layers"`
+					Draft      *struct {
+						Policy   string
+						Rounds   int
+						Drafted  int
+						Accepted int
+					}
+				}
+			}
+		}
+		if err := json.Unmarshal(data, &resp); err != nil {
+			t.Fatal(err)
+		}
+		if resp.Choices[0].Text != want.Text {
+			t.Errorf("%s: text %q, want the full-depth %q", d3, resp.Choices[0].Text, want.Text)
+		}
+		if d := resp.Usage.D3.Draft; d == nil || d.Policy == "" || d.Accepted > d.Drafted {
+			t.Errorf("%s: usage.d3.draft %+v", d3, d)
+		}
+	}
+	for _, bad := range []string{`{"draft":"sometimes"}`, `{"draft":"static:99"}`, `{"draft":3}`} {
+		body := `{"prompt":"x","max_tokens":4,"d3":` + bad + `}`
+		if status, _, data := post(t, http.DefaultClient, base+"/v1/completions", body); status != 400 || !strings.Contains(string(data), "d3.draft") {
+			t.Errorf("%s: status %d %s", bad, status, data)
+		}
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/d3-project/d3/depth"
+	"github.com/d3-project/d3/engine"
 )
 
 // maxStops bounds the stop strings of one request (OpenAI allows 4; llama.cpp
@@ -50,6 +51,8 @@ type genRequest struct {
 	// Schedule is the request's own depth schedule (from its d3 object);
 	// nil means the server's default.
 	Schedule *depth.Schedule
+	// Draft is the request's lossless-drafting policy (nil: the server's).
+	Draft *engine.DraftPolicy
 	// TemplateKwargs are extra variables for the chat template
 	// (chat_template_kwargs, as llama.cpp's server accepts).
 	TemplateKwargs map[string]any
@@ -250,11 +253,11 @@ func decodeRequest(chat bool, data []byte, lim limits) (*genRequest, *apiError) 
 		req.MaxTokens = maxTokens
 	}
 	if d3raw != nil && !isNull(d3raw) {
-		s, err := decodeD3(d3raw, lim)
+		s, draft, err := decodeD3(d3raw, lim)
 		if err != nil {
 			return nil, err
 		}
-		req.Schedule = &s
+		req.Schedule, req.Draft = &s, draft
 	}
 	return req, nil
 }
@@ -737,19 +740,24 @@ type d3Request struct {
 	Keep      *int     `json:"keep"`
 	MinLayers *int     `json:"min_layers"`
 	KV        *string  `json:"kv"`
-	// Lossless drafting (a "draft" field selecting engine.Options.Draft)
-	// belongs here; add it with its check in decodeD3 and its use in
-	// Server.options.
+	// Draft selects lossless drafting: "off", "d3", "static:N" or "auto"
+	// (optionally ",k=LEN").
+	Draft *string `json:"draft"`
 }
 
-var d3Fields = []string{"profile", "alpha", "order", "core_head", "core_tail", "start", "keep", "min_layers", "kv"}
+var d3Fields = []string{"profile", "alpha", "order", "core_head", "core_tail", "start", "keep", "min_layers", "kv", "draft"}
 
 // decodeD3 turns the d3 object into a schedule valid for the model.
-func decodeD3(raw json.RawMessage, lim limits) (depth.Schedule, *apiError) {
-	s := depth.DefaultSchedule()
+func decodeD3(raw json.RawMessage, lim limits) (depth.Schedule, *engine.DraftPolicy, *apiError) {
+	s, draft, err := decodeD3Object(raw, lim)
+	return s, draft, err
+}
+
+func decodeD3Object(raw json.RawMessage, lim limits) (s depth.Schedule, draft *engine.DraftPolicy, apiErr *apiError) {
+	s = depth.DefaultSchedule()
 	b := bytes.TrimSpace(raw)
 	if len(b) == 0 || b[0] != '{' {
-		return s, typeError("d3", "an object", raw)
+		return s, nil, typeError("d3", "an object", raw)
 	}
 	var r d3Request
 	dec := json.NewDecoder(bytes.NewReader(b))
@@ -757,13 +765,13 @@ func decodeD3(raw json.RawMessage, lim limits) (depth.Schedule, *apiError) {
 	if err := dec.Decode(&r); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
-			return s, badRequest("d3."+te.Field, "d3.%s must be %s, not %s", te.Field, goTypeName(te.Type.String()), te.Value)
+			return s, nil, badRequest("d3."+te.Field, "d3.%s must be %s, not %s", te.Field, goTypeName(te.Type.String()), te.Value)
 		}
 		if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
 			name = strings.Trim(name, `"`)
-			return s, badRequest("d3."+name, "unknown d3 field %q (known: %s)", name, strings.Join(d3Fields, ", "))
+			return s, nil, badRequest("d3."+name, "unknown d3 field %q (known: %s)", name, strings.Join(d3Fields, ", "))
 		}
-		return s, badRequest("d3", "d3: %v", err)
+		return s, nil, badRequest("d3", "d3: %v", err)
 	}
 	if r.Profile != nil {
 		p, ok := lim.profiles[*r.Profile]
@@ -779,7 +787,7 @@ func decodeD3(raw json.RawMessage, lim limits) (depth.Schedule, *apiError) {
 			}
 			e := badRequest("d3.profile", "unknown d3 profile %q (%s)", *r.Profile, known)
 			e.Code = "unknown_profile"
-			return s, e
+			return s, nil, e
 		}
 		s = p.Schedule
 	}
@@ -789,14 +797,14 @@ func decodeD3(raw json.RawMessage, lim limits) (depth.Schedule, *apiError) {
 	if r.Order != nil {
 		o, err := depth.ParseOrder(*r.Order)
 		if err != nil {
-			return s, badRequest("d3.order", "d3.order %q is not back, front or middle", *r.Order)
+			return s, nil, badRequest("d3.order", "d3.order %q is not back, front or middle", *r.Order)
 		}
 		s.Order = o
 	}
 	if r.KV != nil {
 		m, err := depth.ParseKVMode(*r.KV)
 		if err != nil {
-			return s, badRequest("d3.kv", "d3.kv %q is not none or propagate", *r.KV)
+			return s, nil, badRequest("d3.kv", "d3.kv %q is not none or propagate", *r.KV)
 		}
 		s.KV = m
 	}
@@ -808,12 +816,22 @@ func decodeD3(raw json.RawMessage, lim limits) (depth.Schedule, *apiError) {
 			*f.dst = *f.v
 		}
 	}
+	if r.Draft != nil {
+		p, err := engine.ParseDraftPolicy(*r.Draft)
+		if err != nil {
+			return s, nil, badRequest("d3.draft", "d3.draft: %v", err)
+		}
+		if p.Kind == engine.DraftStatic && (p.Keep < s.CoreHead+s.CoreTail || p.Keep > lim.numLayers) {
+			return s, nil, badRequest("d3.draft", "d3.draft static:%d must keep between %d and %d layers", p.Keep, s.CoreHead+s.CoreTail, lim.numLayers)
+		}
+		draft = &p
+	}
 	if err := s.Validate(lim.numLayers); err != nil {
 		e := badRequest("d3", "invalid d3 schedule: %s", strings.TrimPrefix(err.Error(), "depth: "))
 		e.Code = "invalid_d3"
-		return s, e
+		return s, nil, e
 	}
-	return s, nil
+	return s, draft, nil
 }
 
 // goTypeName says what JSON type a Go field type expects.

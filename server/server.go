@@ -53,6 +53,8 @@ type Config struct {
 	// LayerPlans, when set, replaces it with explicit per-step plans.
 	Schedule   depth.Schedule
 	LayerPlans []depth.Plan
+	// Draft is the lossless-drafting policy of requests that name none.
+	Draft engine.DraftPolicy
 	// Profiles are the schedules a request selects with {"d3":{"profile":NAME}}.
 	Profiles map[string]depth.Profile
 	// Sample holds the sampling defaults for parameters a request leaves

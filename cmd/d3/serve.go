@@ -13,6 +13,7 @@ import (
 	"syscall"
 
 	"github.com/d3-project/d3/depth"
+	"github.com/d3-project/d3/engine"
 	"github.com/d3-project/d3/model"
 	"github.com/d3-project/d3/server"
 )
@@ -181,6 +182,10 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 			return nil, err
 		}
 		cfg.Schedule, cfg.LayerPlans = sched, explicit
+		if cfg.Draft, err = engine.ParseDraftPolicy(d3.draft); err != nil {
+			m.Close()
+			return nil, err
+		}
 		return m, nil
 	}
 	return server.Run(ctx, ln, cfg, load)
