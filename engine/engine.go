@@ -194,6 +194,14 @@ func (b *batch) reset() {
 // (each with its own cache and its own layer plan). Results are in prompt
 // order; the output of each equals what Generate would give.
 func (e *Engine) GenerateBatch(ctx context.Context, prompts [][]int, opt Options, rows int) ([]*Result, error) {
+	return e.GenerateEach(ctx, prompts, opt, rows, nil)
+}
+
+// GenerateEach is GenerateBatch that also calls done(i, result) as soon as
+// prompt i finishes (continuous batching: its slot takes the next prompt at
+// once), for callers that save results as they come. An error from done
+// stops the run and is returned.
+func (e *Engine) GenerateEach(ctx context.Context, prompts [][]int, opt Options, rows int, done func(i int, r *Result) error) ([]*Result, error) {
 	if rows <= 0 {
 		rows = 1
 	}
@@ -228,6 +236,11 @@ func (e *Engine) GenerateBatch(ctx context.Context, prompts [][]int, opt Options
 				}
 				slots[s], slotPrompt[s] = g, next
 				results[next] = g.res
+				if g.done && done != nil { // nothing to generate (the context is full)
+					if err := done(next, g.res); err != nil {
+						return results, err
+					}
+				}
 				next++
 			}
 		}
@@ -256,6 +269,11 @@ func (e *Engine) GenerateBatch(ctx context.Context, prompts [][]int, opt Options
 		for _, s := range active {
 			if err := slots[s].consume(st, first[s], dt); err != nil {
 				return nil, fmt.Errorf("engine: prompt %d: %w", slotPrompt[s], err)
+			}
+			if slots[s].done && done != nil {
+				if err := done(slotPrompt[s], slots[s].res); err != nil {
+					return results, err
+				}
 			}
 		}
 	}

@@ -231,3 +231,29 @@ func TestSchedulerCancelFreesSlot(t *testing.T) {
 		t.Fatalf("after cancel: %v %v", r, err)
 	}
 }
+
+func TestGenerateEachReportsEveryPrompt(t *testing.T) {
+	e := bundled(t)
+	ps := prompts(e)
+	seen := map[int]*engine.Result{}
+	res, err := e.GenerateEach(context.Background(), ps, engine.Options{MaxNew: 30, Sample: greedy}, 2, func(i int, r *engine.Result) error {
+		if seen[i] != nil {
+			t.Errorf("prompt %d reported twice", i)
+		}
+		seen[i] = r
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range ps {
+		if seen[i] == nil || seen[i] != res[i] {
+			t.Errorf("prompt %d: reported %p, result %p", i, seen[i], res[i])
+		}
+	}
+	stop := errors.New("enough")
+	_, err = e.GenerateEach(context.Background(), ps, engine.Options{MaxNew: 30, Sample: greedy}, 2, func(int, *engine.Result) error { return stop })
+	if !errors.Is(err, stop) {
+		t.Fatalf("callback error: %v", err)
+	}
+}
