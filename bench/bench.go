@@ -14,7 +14,9 @@ import (
 
 	"github.com/d3-project/d3/depth"
 	"github.com/d3-project/d3/engine"
+	"github.com/d3-project/d3/model"
 	"github.com/d3-project/d3/sample"
+	"github.com/d3-project/d3/tensor"
 )
 
 // Config is one benchmark.
@@ -93,6 +95,12 @@ type Report struct {
 	// MeasuredSpeedup is D3Decode.Mean / Decode.Mean; the median version
 	// uses the medians.
 	MeasuredSpeedup, MeasuredSpeedupMedian float64
+	// WeightBytesSpeedup is the speed-up of a decoder bound by memory
+	// bandwidth: weight bytes read by the timed steps at full depth over
+	// those read under the schedule. The LM head and the core layers always
+	// run, so it is below LayerSpeedup (Llama-3.2-1B's tied Q6_K head is
+	// 28% of a Q4_0 step's bytes).
+	WeightBytesSpeedup float64
 }
 
 // greedy is the cheapest sampler: decoding speed should not depend on it.
@@ -218,8 +226,55 @@ func Run(ctx context.Context, e *engine.Engine, cfg Config) (*Report, error) {
 		r.LayerSpeedup = float64(m.Config.NumLayers) / r.MeanLayers
 		r.MeasuredSpeedup = s.Mean / r.Decode.Mean
 		r.MeasuredSpeedupMedian = s.Median / r.Decode.Median
+		var full, ran float64
+		for i := 1; i <= cfg.Gen; i++ {
+			full += weightBytes(m, nil, false)
+			ran += weightBytes(m, cfg.plan(i), cfg.Propagate)
+		}
+		r.WeightBytesSpeedup = full / ran
 	}
 	return r, nil
+}
+
+// plan is the layer plan of generated token T_i, as the engine picks it
+// (nil: full depth).
+func (c *Config) plan(i int) depth.Plan {
+	if c.LayerPlans != nil {
+		if i < len(c.LayerPlans) {
+			return c.LayerPlans[i]
+		}
+		return nil
+	}
+	if c.Planner != nil {
+		return c.Planner.Plan(i)
+	}
+	return nil
+}
+
+// weightBytes is the matrix bytes one decode step reads under plan: the LM
+// head, the layers that run, and the K/V projections of skipped layers when
+// they propagate.
+func weightBytes(m *model.Model, plan depth.Plan, propagate bool) float64 {
+	size := func(ms ...*tensor.Matrix) float64 {
+		var n float64
+		for _, x := range ms {
+			if x != nil {
+				n += float64(len(x.Data))
+			}
+		}
+		return n
+	}
+	b := size(m.Output)
+	for l := range m.Layers {
+		L := &m.Layers[l]
+		switch {
+		case plan == nil || plan.Runs(l):
+			b += size(L.Wq, L.Wk, L.Wv, L.Wo, L.Gate, L.Up, L.Down)
+		case propagate:
+			b += size(L.Wk, L.Wv)
+		}
+	}
+	return b
 }
 
 func (c *Config) report(what string, rep int, tps float64) {

@@ -139,8 +139,10 @@ func (g *rowGen) write(out io.Writer, progress func(int64)) error {
 	}
 	switch t.Fill {
 	case FillOnes, FillRopeFreqs:
-		vals := make([]float32, cols*rows)
+		// Small vectors: encoded whole.
+		var vals []float32
 		if t.Fill == FillOnes {
+			vals = make([]float32, cols*rows)
 			for i := range vals {
 				vals[i] = 1
 			}

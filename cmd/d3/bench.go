@@ -69,6 +69,7 @@ type benchJSON struct {
 	LayerSpeedup          *float64        `json:"layer_speedup,omitempty"`
 	MeasuredSpeedup       *float64        `json:"measured_speedup,omitempty"`
 	MeasuredSpeedupMedian *float64        `json:"measured_speedup_median,omitempty"`
+	WeightBytesSpeedup    *float64        `json:"weight_bytes_speedup,omitempty"`
 }
 
 func runBench(args []string, stdout, stderr io.Writer) error {
@@ -122,10 +123,9 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	}
 	e := engine.New(m, threads, ctxLen)
 	defer e.Close()
-	if !*jsonOut {
-		cfg.Progress = func(what string, rep int, tps float64) {
-			fmt.Fprintf(stderr, "bench: %-9s rep %d/%d: %.2f tokens/s\n", what, rep+1, *reps, tps)
-		}
+	// Progress goes to stderr in both modes: a 1B model's run takes minutes.
+	cfg.Progress = func(what string, rep int, tps float64) {
+		fmt.Fprintf(stderr, "bench: %-9s rep %d/%d: %.2f tokens/s\n", what, rep+1, *reps, tps)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -155,6 +155,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		out.D3DecodeTPS, out.D3DecodeTPSStddev, out.D3DecodeTPSMedian, out.D3DecodeSamples = &s.Mean, &s.Stddev, &s.Median, s.Samples
 		out.MeanLayers, out.LayerSpeedup = &rep.MeanLayers, &rep.LayerSpeedup
 		out.MeasuredSpeedup, out.MeasuredSpeedupMedian = &rep.MeasuredSpeedup, &rep.MeasuredSpeedupMedian
+		out.WeightBytesSpeedup = &rep.WeightBytesSpeedup
 	}
 	if *jsonOut {
 		return json.NewEncoder(stdout).Encode(out)
@@ -187,8 +188,8 @@ func printBench(w io.Writer, out *benchJSON, rep *bench.Report, layerPlan bool) 
 				what = fmt.Sprintf("keep %d, core %d/%d, order %s, kv %s", s.Keep, s.CoreHead, s.CoreTail, s.Order, s.KV)
 			}
 		}
-		fmt.Fprintf(w, "D³:       %s: %.2f mean layers of %d, layer speed-up %.3f×, measured %.3f× (medians %.3f×)\n",
-			what, rep.MeanLayers, out.Layers, rep.LayerSpeedup, rep.MeasuredSpeedup, rep.MeasuredSpeedupMedian)
+		fmt.Fprintf(w, "D³:       %s: %.2f mean layers of %d, layer speed-up %.3f×, weight-bytes bound %.3f×, measured %.3f× (medians %.3f×)\n",
+			what, rep.MeanLayers, out.Layers, rep.LayerSpeedup, rep.WeightBytesSpeedup, rep.MeasuredSpeedup, rep.MeasuredSpeedupMedian)
 	}
 	fmt.Fprintf(w, "peak RSS: %s (model %s, KV cache %s)\n", mib(out.PeakRSSBytes), mib(out.FileBytes), mib(out.KVCacheBytes))
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"math"
 	"strings"
 	"testing"
 
@@ -49,6 +50,13 @@ func TestBenchJSON(t *testing.T) {
 	}
 	if v := num("layer_speedup"); v != 16/7.5 {
 		t.Errorf("layer_speedup = %v, want %v", v, 16/7.5)
+	}
+	// Bandwidth bound: the bundled Q8_0 model's layers hold 786432 weights
+	// (q 256×256, k and v 128×256, o 256×256, gate/up/down 768×256) and its
+	// untied head 4096×256, at 34 bytes per 32 weights.
+	layer, head := 786432*34/32.0, 4096*256*34/32.0
+	if v, want := num("weight_bytes_speedup"), (16*layer+head)/(7.5*layer+head); math.Abs(v-want) > 1e-9*want {
+		t.Errorf("weight_bytes_speedup = %v, want %v", v, want)
 	}
 	if v := num("file_bytes"); v != float64(len(defaultmodel.GGUF)) {
 		t.Errorf("file_bytes = %v, want %d", v, len(defaultmodel.GGUF))
