@@ -1,6 +1,10 @@
 package kernels
 
-import "golang.org/x/sys/cpu"
+import (
+	"os"
+
+	"golang.org/x/sys/cpu"
+)
 
 // level is the widest instruction set the float vector kernels may use.
 // The assembly needs AVX2+FMA for the 256-bit path and AVX-512F for the
@@ -13,11 +17,22 @@ const (
 	levelAVX512               // AVX-512F, 512-bit
 )
 
-// hostLevel is what the CPU (and OS) supports; simd is what the kernels use.
+// hostLevel is what the CPU (and OS) supports, capped by $D3_SIMD (off,
+// avx2, avx512: see package tensor); simd is what the kernels use.
 var (
-	hostLevel = detectLevel()
+	hostLevel = min(detectLevel(), envLevel(os.Getenv("D3_SIMD")))
 	simd      = hostLevel
 )
+
+func envLevel(v string) level {
+	switch v {
+	case "off", "generic", "none":
+		return levelGeneric
+	case "avx2":
+		return levelAVX2
+	}
+	return levelAVX512
+}
 
 func detectLevel() level {
 	switch {

@@ -1,6 +1,10 @@
 package tensor
 
-import "golang.org/x/sys/cpu"
+import (
+	"os"
+
+	"golang.org/x/sys/cpu"
+)
 
 // level is the widest instruction set the weight kernels may use.
 type level int
@@ -20,11 +24,25 @@ func (l level) String() string {
 	return [...]string{"generic", "avx2", "avx512"}[l]
 }
 
-// hostLevel is what the CPU and OS support; simd is what the kernels use.
+// hostLevel is what the CPU and OS support (capped by $D3_SIMD); simd is
+// what the kernels use.
 var (
-	hostLevel = detectLevel()
+	hostLevel = min(detectLevel(), envLevel(os.Getenv("D3_SIMD")))
 	simd      = hostLevel
 )
+
+// envLevel reads a cap on the kernel level from the environment, so whole
+// test suites (or a suspicious result) can run on the narrower paths:
+// D3_SIMD=off (pure Go), avx2, or avx512 / unset (no cap).
+func envLevel(v string) level {
+	switch v {
+	case "off", "generic", "none":
+		return levelGeneric
+	case "avx2":
+		return levelAVX2
+	}
+	return levelAVX512
+}
 
 func detectLevel() level {
 	x := &cpu.X86
