@@ -16,6 +16,8 @@ import (
 // Report is the outcome of one or more settings on the same items. With
 // more than one, the first is the baseline that Δ accuracy refers to.
 type Report struct {
+	// Title heads the Markdown report (default "d3 eval").
+	Title   string
 	Model   string
 	Task    string
 	Data    string
@@ -222,7 +224,11 @@ func (r *Report) WriteMarkdown(path string) error {
 	}
 	var b strings.Builder
 	p := r.Primary()
-	fmt.Fprintf(&b, "# d3 eval: %s on %s\n\n", r.Task, r.Model)
+	title := r.Title
+	if title == "" {
+		title = "d3 eval"
+	}
+	fmt.Fprintf(&b, "# %s: %s on %s\n\n", title, r.Task, r.Model)
 	fmt.Fprintf(&b, "%d items from `%s`, greedy decoding. Mean layers count every generated token (EOS included); "+
 		"layer speed-up is L / mean layers; the FLOPs ratio is the matmul work run over the full-depth work for the same tokens; "+
 		"decode tokens/s is measured over sequences decoded together.\n\n", p.N, r.Data)

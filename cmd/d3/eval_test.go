@@ -278,7 +278,7 @@ func TestEvalPipeline(t *testing.T) {
 func TestEvalResume(t *testing.T) {
 	dir := t.TempDir()
 	data := testutil.Shared(t, "data", "arith")
-	common := []string{"eval", "--task", "arith", "--data", data, "--limit", "48", "--batch", "4", "--d3-alpha", "0.99"}
+	common := []string{"eval", "--task", "arith", "--data", data, "--limit", "64", "--batch", "4", "--d3-alpha", "0.99"}
 
 	// Uninterrupted.
 	full := filepath.Join(dir, "full.json")
@@ -303,7 +303,7 @@ func TestEvalResume(t *testing.T) {
 	}
 	cmd.Process.Kill()
 	cmd.Wait()
-	if records < 8 || records >= 48 {
+	if records < 8 || records >= 64 {
 		t.Fatalf("child cached %d items before it was killed", records)
 	}
 	if _, err := os.Stat(resumed); err == nil {

@@ -186,11 +186,17 @@ func runTune(args []string, stdout, stderr io.Writer) error {
 		}
 		fmt.Fprintf(stdout, "\nsaved %s to %s (use: d3 generate --d3-profile %s)\n", o.Best.Setting.Name, *out, *out)
 	}
-	rep := &eval.Report{Model: name, Task: task.Name(), Data: dataPath, Results: results, Notes: []string{o.Verdict}}
+	rep := &eval.Report{Title: "d3 tune", Model: name, Task: task.Name(), Data: dataPath, Results: results}
 	for _, r := range o.Rows {
 		if r.Pareto {
 			rep.Front = append(rep.Front, r.Setting.Name)
 		}
+	}
+	rep.Notes = []string{
+		"Pareto front (no other setting at least as accurate with fewer mean layers): " + strings.Join(rep.Front, ", ") + ".",
+		o.Verdict,
+		fmt.Sprintf("Chosen (fewest mean layers within %.2g points of full depth): **%s**, %.1f %% at %.2f mean layers.",
+			o.MaxDrop, o.Best.Setting.Name, 100*o.Best.Accuracy, o.Best.MeanLayers),
 	}
 	if *reportOut != "" {
 		if err := rep.WriteMarkdown(*reportOut); err != nil {
