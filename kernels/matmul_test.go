@@ -29,10 +29,16 @@ func randMatrix(rng *rand.Rand, t tensor.DType, rows, cols int) *tensor.Matrix {
 }
 
 // used returns the activation the kernels of t multiply with: x, or x
-// after int8 block quantization.
+// after int8 block quantization. (The quantization is the same for every
+// integer type; Q8_0's keeps the elements in order, where Q4_0's may be
+// permuted for its kernel.)
 func used(t tensor.DType, x []float32) []float64 {
 	var a tensor.Act
-	a.Prepare(t, x)
+	if t.ActFormat() == tensor.ActQ8 {
+		a.Prepare(tensor.Q8_0, x)
+	} else {
+		a.Prepare(t, x)
+	}
 	u := make([]float64, len(x))
 	for i, v := range x {
 		if a.Fmt == tensor.ActQ8 {

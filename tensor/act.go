@@ -44,6 +44,8 @@ type Act struct {
 	F   []float32 // the float row
 	Fmt ActFormat
 	QAct
+	// q4Perm: Q has the AVX-512 Q4_0 kernel's order (see permuteQ4).
+	q4Perm bool
 }
 
 // Prepare readies x for dot products with rows of type t, reusing a's
@@ -52,8 +54,29 @@ type Act struct {
 func (a *Act) Prepare(t DType, x []float32) {
 	a.F = x
 	a.Fmt = t.ActFormat()
+	a.q4Perm = false
 	if a.Fmt == ActQ8 {
 		a.QAct.quantize(x)
+		if t == Q4_0 && simd >= levelAVX512 {
+			a.QAct.permuteQ4()
+			a.q4Perm = true
+		}
+	}
+}
+
+// permuteQ4 reorders each whole group of four 32-element blocks from
+// b0[0:16] b0[16:32] b1[0:16] ... to b0[0:16] b1[0:16] b2[0:16] b3[0:16]
+// b0[16:32] ... b3[16:32], the order in which the AVX-512 Q4_0 kernel
+// lays out four blocks' low and high nibbles. Scales and sums keep their
+// block order; the blocks past the last whole group stay as they are.
+func (a *QAct) permuteQ4() {
+	for g := 0; g+128 <= len(a.Q); g += 128 {
+		u := (*[128]int8)(a.Q[g:])
+		t := *u
+		for b := 0; b < 4; b++ {
+			copy(u[16*b:16*b+16], t[32*b:32*b+16])
+			copy(u[64+16*b:64+16*b+16], t[32*b+16:32*b+32])
+		}
 	}
 }
 

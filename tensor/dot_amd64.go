@@ -32,7 +32,7 @@ func dotQ6_KAVX512(w *byte, stride, rows, nsb int, q *int8, d, s *float32, out *
 //go:noescape
 func quantizeQ8AVX512(x *float32, q *int8, d, m, s *float32, nb int)
 
-// Matrix-matrix kernels (gemm_amd64.s): out[r*16+c] = panel row r ·
+// Matrix-matrix kernels (gemm_amd64.s): out[c*8+r] = panel row r ·
 // tile row c over nb blocks.
 
 //go:noescape

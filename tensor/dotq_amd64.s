@@ -178,12 +178,30 @@ q8done:
 	VPSRLVW         Y26, Y6, Y6; \
 	VPANDD          Y31, Y6, Y6
 
+// Four blocks at a time (q4quad) the 16 quant bytes of each go side by side
+// in one register; masking with 0x0f gives the low nibbles (elements 0-15
+// of each block) and with 0xf0 the high ones times 16, which the scale
+// table Z24 = Z3/16 undoes. The activations of each whole group of four
+// blocks are stored to match (see qact.permuteQ4): the four blocks' first
+// 16 bytes, then their last 16. Leftover blocks take the pair path.
+//
 // func dotQ4_0AVX512(w *byte, stride, rows, nb int, q *int8, d, m *float32, out *float32)
 TEXT ·dotQ4_0AVX512(SB), NOSPLIT, $0-64
 	LEGACY_SETUP(18, 0xc1000000)
 	MOVL         $0x0f0f0f0f, AX
 	VPBROADCASTD AX, Z31
 	VMOVDQU32    ·shiftQ4_0(SB), Z26
+	// Quads: Z20 = block index per lane ([0]*4, [1]*4, [2]*4, [3]*4),
+	// Z22 = pair minus quad indices, Z23 = 4, Z21 = 1/16, Z25 = 0xf0.
+	VMOVDQU32    ·iota16(SB), Z20
+	VPSRLD       $2, Z20, Z20
+	VPSUBD       Z20, Z29, Z22
+	MOVL         $4, AX
+	VPBROADCASTD AX, Z23
+	MOVL         $0x3d800000, AX
+	VPBROADCASTD AX, Z21
+	MOVL         $0xf0f0f0f0, AX
+	VPBROADCASTD AX, Z25
 q4row:
 	CMPQ rows+16(FP), $0
 	JEQ  q4done
@@ -214,29 +232,35 @@ q4gsize:
 	VMULPS     Z2, Z3, Z3
 	VMOVUPS.Z  (R9), K1, Z4
 	VFMADD231PS Z4, Z2, Z1
-	VMOVDQA32  Z29, Z5
+	VMULPS     Z21, Z3, Z24
+	VMOVDQA32  Z20, Z5
 	MOVQ CX, AX
 q4quad:
 	CMPQ AX, $4
-	JLT  q4pair
-	Q4_0_W(0, Z6, Y6, Y10)
-	Q4_0_W(36, Z11, Y11, Y12)
-	VPXORD      Z7, Z7, Z7
-	VPXORD      Z13, Z13, Z13
-	VPDPBUSD    (DI), Z6, Z7
-	VPDPBUSD    64(DI), Z11, Z13
-	VCVTDQ2PS   Z7, Z7
-	VCVTDQ2PS   Z13, Z13
-	VPADDD      Z28, Z5, Z14
-	VPERMPS     Z3, Z5, Z8
-	VPERMPS     Z3, Z14, Z15
-	VFMADD231PS Z8, Z7, Z0
-	VFMADD231PS Z15, Z13, Z9
-	VPADDD      Z28, Z14, Z5
+	JLT  q4qdone
+	VMOVDQU      2(SI), X6
+	VINSERTI32X4 $1, 20(SI), Z6, Z6
+	VINSERTI32X4 $2, 38(SI), Z6, Z6
+	VINSERTI32X4 $3, 56(SI), Z6, Z6
+	VPANDD       Z31, Z6, Z11
+	VPANDD       Z25, Z6, Z6
+	VPXORD       Z7, Z7, Z7
+	VPXORD       Z13, Z13, Z13
+	VPDPBUSD     (DI), Z11, Z7
+	VPDPBUSD     64(DI), Z6, Z13
+	VCVTDQ2PS    Z7, Z7
+	VCVTDQ2PS    Z13, Z13
+	VPERMPS      Z3, Z5, Z8
+	VPERMPS      Z24, Z5, Z15
+	VFMADD231PS  Z8, Z7, Z0
+	VFMADD231PS  Z15, Z13, Z9
+	VPADDD       Z23, Z5, Z5
 	ADDQ $72, SI
 	ADDQ $128, DI
 	SUBQ $4, AX
 	JMP  q4quad
+q4qdone:
+	VPADDD Z22, Z5, Z5 // on to pair indices (block 2k in lanes 0-7)
 q4pair:
 	CMPQ AX, $2
 	JLT  q4single

@@ -242,13 +242,11 @@ func (m *Matrix) MulTiles(lo, hi int, a *Tiles, panel *[]byte, out []float32, ou
 					}
 					for c := 0; c < tileRows && t*tileRows+c < a.Rows; c++ {
 						o := out[outRows[t*tileRows+c]*outStride+j0 : outRows[t*tileRows+c]*outStride+j1]
-						if b0 == 0 {
-							for r := range o {
-								o[r] = res[r*tileRows+c]
-							}
+						if r := res[c*panelRows : c*panelRows+len(o)]; b0 == 0 {
+							copy(o, r)
 						} else {
-							for r := range o {
-								o[r] += res[r*tileRows+c]
+							for i, v := range r {
+								o[i] += v
 							}
 						}
 					}

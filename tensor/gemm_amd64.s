@@ -1,10 +1,11 @@
 //go:build amd64 && !purego
 
 #include "textflag.h"
+#include "transpose_amd64.h"
 
 // Matrix-matrix kernels: one call multiplies a panel of 8 weight rows by a
 // tile of 16 activation rows (layouts in gemm.go) over nb 32-element
-// blocks. Z0-Z7 accumulate the float results (row r of the panel, lane c
+// blocks and writes out[c*8+r] (activation row c, weight row r). Z0-Z7 accumulate the float results (row r of the panel, lane c
 // = activation row c), Z8-Z15 the integer sum of the current block.
 
 // INIT starts each row's block sum at the record's offset (OFF 40: I0,
@@ -77,15 +78,13 @@
 	VPXORD Z6, Z6, Z6; \
 	VPXORD Z7, Z7, Z7
 
+// EPILOGUE stores the results transposed, out[c*8+r], so each activation
+// row's 8 results are contiguous.
 #define EPILOGUE \
-	VMOVUPS Z0, (DX); \
-	VMOVUPS Z1, 64(DX); \
-	VMOVUPS Z2, 128(DX); \
-	VMOVUPS Z3, 192(DX); \
-	VMOVUPS Z4, 256(DX); \
-	VMOVUPS Z5, 320(DX); \
-	VMOVUPS Z6, 384(DX); \
-	VMOVUPS Z7, 448(DX); \
+	MOVQ      DX, DI; \
+	VMOVDQU32 ·permLo(SB), Z30; \
+	VMOVDQU32 ·permHi(SB), Z31; \
+	TRANSPOSE_STORE; \
 	VZEROUPPER; \
 	RET
 

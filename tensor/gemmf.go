@@ -65,13 +65,11 @@ func (m *Matrix) MulFTiles(lo, hi int, a *FTiles, panel, row *[]float32, out []f
 					gemmF32AVX512(&p[0], &a.buf[(t*cols+k0)*tileRows], k1-k0, &res[0])
 					for c := 0; c < tileRows && t*tileRows+c < a.Rows; c++ {
 						o := out[outRows[t*tileRows+c]*outStride+j0 : outRows[t*tileRows+c]*outStride+j1]
-						if k0 == 0 {
-							for r := range o {
-								o[r] = res[r*tileRows+c]
-							}
+						if r := res[c*panelRows : c*panelRows+len(o)]; k0 == 0 {
+							copy(o, r)
 						} else {
-							for r := range o {
-								o[r] += res[r*tileRows+c]
+							for i, v := range r {
+								o[i] += v
 							}
 						}
 					}

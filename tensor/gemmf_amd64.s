@@ -1,6 +1,7 @@
 //go:build amd64 && !purego
 
 #include "textflag.h"
+#include "transpose_amd64.h"
 
 // Float panel packing: 8 rows (stride bytes apart) × n elements, widened
 // to float32 and transposed 16 elements at a time into [i][8]. The 8×16
@@ -25,39 +26,6 @@
 	L((R10)(DX*1), Z5); \
 	L((R10)(DX*2), Z6); \
 	L((R10)(R9*1), Z7)
-
-// OUT2(U, V, K) writes element k, 4+k, 8+k and 12+k of the group.
-#define OUT2(U, V, K) \
-	VMOVAPS       U, Z16; \
-	VPERMT2PS     V, Z30, Z16; \
-	VPERMT2PS     V, Z31, U; \
-	VMOVUPS       Y16, K*32(DI); \
-	VEXTRACTF64X4 $1, Z16, (4+K)*32(DI); \
-	VMOVUPS       U, Z17; \
-	VMOVUPS       Y17, (8+K)*32(DI); \
-	VEXTRACTF64X4 $1, Z17, (12+K)*32(DI)
-
-#define TRANSPOSE_STORE \
-	VUNPCKLPS Z1, Z0, Z8; \
-	VUNPCKHPS Z1, Z0, Z9; \
-	VUNPCKLPS Z3, Z2, Z10; \
-	VUNPCKHPS Z3, Z2, Z11; \
-	VUNPCKLPS Z5, Z4, Z12; \
-	VUNPCKHPS Z5, Z4, Z13; \
-	VUNPCKLPS Z7, Z6, Z14; \
-	VUNPCKHPS Z7, Z6, Z15; \
-	VUNPCKLPD Z10, Z8, Z0; \
-	VUNPCKHPD Z10, Z8, Z1; \
-	VUNPCKLPD Z11, Z9, Z2; \
-	VUNPCKHPD Z11, Z9, Z3; \
-	VUNPCKLPD Z14, Z12, Z4; \
-	VUNPCKHPD Z14, Z12, Z5; \
-	VUNPCKLPD Z15, Z13, Z6; \
-	VUNPCKHPD Z15, Z13, Z7; \
-	OUT2(Z0, Z4, 0); \
-	OUT2(Z1, Z5, 1); \
-	OUT2(Z2, Z6, 2); \
-	OUT2(Z3, Z7, 3)
 
 #define PACKF(L, LZ, ESZ) \
 	MOVQ w+0(FP), SI; \
@@ -106,7 +74,7 @@ done: \
 	VFMADD231PS.BCST I*32+28(SI), Z16, Z7
 
 // func gemmF32AVX512(panel, tile *float32, n int, out *float32)
-// out[r*16+c] = Σ_i panel[i*8+r]·tile[i*16+c] over n elements.
+// out[c*8+r] = Σ_i panel[i*8+r]·tile[i*16+c] over n elements.
 TEXT ·gemmF32AVX512(SB), NOSPLIT, $0-32
 	MOVQ panel+0(FP), SI
 	MOVQ tile+8(FP), DI
@@ -143,14 +111,10 @@ loop1:
 	JMP  loop1
 
 done:
-	VMOVUPS Z0, (DX)
-	VMOVUPS Z1, 64(DX)
-	VMOVUPS Z2, 128(DX)
-	VMOVUPS Z3, 192(DX)
-	VMOVUPS Z4, 256(DX)
-	VMOVUPS Z5, 320(DX)
-	VMOVUPS Z6, 384(DX)
-	VMOVUPS Z7, 448(DX)
+	MOVQ      DX, DI
+	VMOVDQU32 ·permLo(SB), Z30
+	VMOVDQU32 ·permHi(SB), Z31
+	TRANSPOSE_STORE
 	VZEROUPPER
 	RET
 

@@ -24,6 +24,9 @@ func (m *Matrix) DotRows(lo, hi int, a *Act, out []float32) {
 	if a.Fmt != m.Type.ActFormat() || len(a.F) < m.Cols {
 		panic(fmt.Sprintf("tensor: DotRows on %s: activation of %d elements prepared as format %d", m.Type, len(a.F), a.Fmt))
 	}
+	if a.q4Perm != (m.Type == Q4_0 && simd >= levelAVX512) {
+		panic("tensor: DotRows: activation prepared at another kernel level")
+	}
 	rows := m.Data[lo*m.RowBytes : hi*m.RowBytes]
 	if simd >= levelAVX512 && m.dotRowsAVX512(rows, hi-lo, a, out) {
 		return

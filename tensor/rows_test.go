@@ -189,25 +189,28 @@ func TestDotRowsDispatch(t *testing.T) {
 		const rows, cols = 64, 512 + 256
 		m := randomMatrix(rng, typ, rows, cols)
 		x := randomVec(rng, cols)
-		var a Act
-		a.Prepare(typ, x)
+		acts := map[level]*Act{}
+		for _, l := range levels() {
+			acts[l] = new(Act)
+			withLevel(l, func() { acts[l].Prepare(typ, x) })
+		}
 		direct := map[level][]float32{levelGeneric: make([]float32, rows)}
 		for r := range rows {
 			if typ.ActFormat() == ActQ8 {
-				direct[levelGeneric][r] = qDots[typ](m.Row(r), &a.QAct)
+				direct[levelGeneric][r] = qDots[typ](m.Row(r), &acts[levelGeneric].QAct)
 			} else {
 				direct[levelGeneric][r] = rowKernels[typ].dot(m.Row(r), x)
 			}
 		}
 		if hostLevel >= levelAVX2 {
 			direct[levelAVX2] = make([]float32, rows)
-			if !m.dotRowsAVX2(m.Data, rows, &a, direct[levelAVX2]) {
+			if !m.dotRowsAVX2(m.Data, rows, acts[levelAVX2], direct[levelAVX2]) {
 				t.Fatalf("%s: no AVX2 kernel", typ)
 			}
 		}
 		if hostLevel >= levelAVX512 {
 			direct[levelAVX512] = make([]float32, rows)
-			if !m.dotRowsAVX512(m.Data, rows, &a, direct[levelAVX512]) {
+			if !m.dotRowsAVX512(m.Data, rows, acts[levelAVX512], direct[levelAVX512]) {
 				t.Fatalf("%s: no AVX-512 kernel", typ)
 			}
 		}
@@ -220,7 +223,7 @@ func TestDotRowsDispatch(t *testing.T) {
 		}
 		for l, want := range direct {
 			got := make([]float32, rows)
-			withLevel(l, func() { m.DotRows(0, rows, &a, got) })
+			withLevel(l, func() { m.DotRows(0, rows, acts[l], got) })
 			if !slices.Equal(got, want) {
 				t.Errorf("%s at level %v: DotRows does not reproduce that level's kernel", typ, l)
 			}
