@@ -58,3 +58,9 @@ func softmaxSIMD(x []float32) {
 	}
 	softmaxGeneric(x)
 }
+
+//go:noescape
+func scoresAVX512(q, k *float32, stride, count, hd int, scale float32, scores *float32)
+
+//go:noescape
+func wsumAVX512(p, v *float32, stride, count, hd int, out *float32)

@@ -16,3 +16,9 @@ func softmaxSIMD(x []float32) { softmaxGeneric(x) }
 // hasAsm is true.
 func dotAVX512(a, b *float32, n int) float32 { panic("unreachable") }
 func dotAVX2(a, b *float32, n int) float32   { panic("unreachable") }
+
+func scoresAVX512(q, k *float32, stride, count, hd int, scale float32, scores *float32) {
+	panic("unreachable")
+}
+func wsumAVX512(p, v *float32, stride, count, hd int, out *float32) { panic("unreachable") }
+func softmaxAVX512(x *float32, n int)                               { panic("unreachable") }
