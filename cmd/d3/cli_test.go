@@ -207,3 +207,18 @@ func TestLogitsGolden(t *testing.T) {
 		}
 	}
 }
+
+// A model with fewer layers than the default D³ core (2 + 2) still runs at
+// full depth; asking it for depth decay is a clear error.
+func TestShallowModelFullDepth(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "two.gguf")
+	if _, errOut, code := runCLI(t, "synth", "--shape", "custom:hidden=256,layers=2,heads=4,kv-heads=2,ffn=512,vocab=1024,ctx=256", "--type", "q8_0", "-o", out); code != 0 {
+		t.Fatalf("synth: %s", errOut)
+	}
+	if _, errOut, code := runCLI(t, "generate", "-m", out, "-n", "3", "-p", "hello"); code != 0 {
+		t.Fatalf("full depth on 2 layers: exit %d: %s", code, errOut)
+	}
+	if _, errOut, code := runCLI(t, "generate", "-m", out, "-n", "3", "--d3-alpha", "0.9", "-p", "hello"); code == 0 || !strings.Contains(errOut, "core") {
+		t.Fatalf("decay on 2 layers: exit %d: %q", code, errOut)
+	}
+}

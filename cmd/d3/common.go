@@ -89,9 +89,24 @@ func (f *d3Flags) schedule(numLayers int) (depth.Schedule, error) {
 		return s, err
 	}
 	if err := s.Validate(numLayers); err != nil {
+		// Full depth needs no core split: a model with fewer layers than
+		// the default core (2 + 2) still runs when no --d3-* flag asks for
+		// skipping.
+		if isFullDepth(s) && !f.coreSet() {
+			return s, nil
+		}
 		return s, fmt.Errorf("depth schedule: %w", err)
 	}
 	return s, nil
+}
+
+func isFullDepth(s depth.Schedule) bool { return s.Alpha == 1 && s.Keep == 0 && s.MinLayers == 0 }
+
+// coreSet reports whether the command line set the core layer counts.
+func (f *d3Flags) coreSet() bool {
+	set := false
+	f.fs.Visit(func(fl *flag.Flag) { set = set || fl.Name == "d3-core-head" || fl.Name == "d3-core-tail" })
+	return set || f.profile != ""
 }
 
 // plans returns the planner and the explicit layer plans (either may be nil).
