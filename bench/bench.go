@@ -33,12 +33,18 @@ type Config struct {
 	Planner    *depth.Planner
 	LayerPlans []depth.Plan
 	Propagate  bool
+	// Draft, when on, decodes with lossless drafting (DraftBase gives the
+	// core layers and order of its plans); the output stays full depth.
+	Draft     engine.DraftPolicy
+	DraftBase depth.Schedule
 	// Progress, when set, is told about each finished run.
 	Progress func(what string, rep int, tokensPerS float64)
 }
 
 // D3 reports whether the config runs a depth-decay schedule.
-func (c *Config) D3() bool { return c.Planner != nil || c.LayerPlans != nil }
+func (c *Config) D3() bool {
+	return c.Planner != nil || c.LayerPlans != nil || c.Draft.Kind != engine.DraftOff
+}
 
 // Context is the context size the engine needs for c: the longest test plus
 // one position.
@@ -101,6 +107,8 @@ type Report struct {
 	// run, so it is below LayerSpeedup (Llama-3.2-1B's tied Q6_K head is
 	// 28% of a Q4_0 step's bytes).
 	WeightBytesSpeedup float64
+	// Draft sums the drafting statistics of the timed drafted runs.
+	Draft *engine.DraftStats
 }
 
 // greedy is the cheapest sampler: decoding speed should not depend on it.
@@ -139,6 +147,8 @@ func Run(ctx context.Context, e *engine.Engine, cfg Config) (*Report, error) {
 	full := engine.Options{Sample: greedy, IgnoreEOS: true}
 	d3 := full
 	d3.Planner, d3.LayerPlans, d3.Propagate = cfg.Planner, cfg.LayerPlans, cfg.Propagate
+	d3.Draft, d3.DraftBase = cfg.Draft, cfg.DraftBase
+	var drafts engine.DraftStats
 
 	// prefillRun times a prompt of n tokens (the last one's step included,
 	// as llama-bench's pp test computes the last position's logits).
@@ -158,6 +168,15 @@ func Run(ctx context.Context, e *engine.Engine, cfg Config) (*Report, error) {
 		res, err := e.Generate(ctx, prompt(1), opt, nil)
 		if err != nil {
 			return 0, nil, fmt.Errorf("bench: decode: %w", err)
+		}
+		if opt.Draft.Kind != engine.DraftOff {
+			drafts.Policy = res.Draft.Policy
+			drafts.Rounds += res.Draft.Rounds
+			drafts.Drafted += res.Draft.Drafted
+			drafts.Accepted += res.Draft.Accepted
+			drafts.DraftLayers += res.Draft.DraftLayers
+			drafts.PlainSteps += res.Draft.PlainSteps
+			drafts.AutoDepth, drafts.AutoLength = res.Draft.AutoDepth, res.Draft.AutoLength
 		}
 		if res.DecodeSteps != n {
 			return 0, nil, fmt.Errorf("bench: decode ran %d steps, want %d", res.DecodeSteps, n)
@@ -232,6 +251,10 @@ func Run(ctx context.Context, e *engine.Engine, cfg Config) (*Report, error) {
 			ran += weightBytes(m, cfg.plan(i), cfg.Propagate)
 		}
 		r.WeightBytesSpeedup = full / ran
+		if cfg.Draft.Kind != engine.DraftOff {
+			drafts.Finish()
+			r.Draft = &drafts
+		}
 	}
 	return r, nil
 }

@@ -109,6 +109,9 @@ type DraftStats struct {
 	MeanDraftL  float64 `json:"mean_draft_layers"`
 }
 
+// Finish computes the derived rates from the counts (after summing).
+func (d *DraftStats) Finish() { d.finish() }
+
 func (d *DraftStats) finish() {
 	if d.Drafted > 0 {
 		d.Acceptance = float64(d.Accepted) / float64(d.Drafted)

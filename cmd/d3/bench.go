@@ -60,16 +60,17 @@ type benchJSON struct {
 	KVCacheBytes int64 `json:"kv_cache_bytes"`
 
 	// Present with a D³ schedule.
-	D3                    *depth.Schedule `json:"d3_schedule,omitempty"`
-	D3DecodeTPS           *float64        `json:"d3_decode_tokens_per_s,omitempty"`
-	D3DecodeTPSStddev     *float64        `json:"d3_decode_tokens_per_s_stddev,omitempty"`
-	D3DecodeTPSMedian     *float64        `json:"d3_decode_tokens_per_s_median,omitempty"`
-	D3DecodeSamples       []float64       `json:"d3_decode_samples,omitempty"`
-	MeanLayers            *float64        `json:"mean_layers,omitempty"`
-	LayerSpeedup          *float64        `json:"layer_speedup,omitempty"`
-	MeasuredSpeedup       *float64        `json:"measured_speedup,omitempty"`
-	MeasuredSpeedupMedian *float64        `json:"measured_speedup_median,omitempty"`
-	WeightBytesSpeedup    *float64        `json:"weight_bytes_speedup,omitempty"`
+	D3                    *depth.Schedule    `json:"d3_schedule,omitempty"`
+	D3DecodeTPS           *float64           `json:"d3_decode_tokens_per_s,omitempty"`
+	D3DecodeTPSStddev     *float64           `json:"d3_decode_tokens_per_s_stddev,omitempty"`
+	D3DecodeTPSMedian     *float64           `json:"d3_decode_tokens_per_s_median,omitempty"`
+	D3DecodeSamples       []float64          `json:"d3_decode_samples,omitempty"`
+	MeanLayers            *float64           `json:"mean_layers,omitempty"`
+	LayerSpeedup          *float64           `json:"layer_speedup,omitempty"`
+	MeasuredSpeedup       *float64           `json:"measured_speedup,omitempty"`
+	MeasuredSpeedupMedian *float64           `json:"measured_speedup_median,omitempty"`
+	WeightBytesSpeedup    *float64           `json:"weight_bytes_speedup,omitempty"`
+	Draft                 *engine.DraftStats `json:"draft,omitempty"`
 }
 
 func runBench(args []string, stdout, stderr io.Writer) error {
@@ -113,7 +114,13 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	cfg := bench.Config{Prompt: *prompt, Gen: *gen, Reps: *reps, NoWarmup: *noWarmup, Seed: *seed,
-		Planner: planner, LayerPlans: explicit, Propagate: sched.KV == depth.KVPropagate}
+		Planner: planner, LayerPlans: explicit, Propagate: sched.KV == depth.KVPropagate, DraftBase: sched}
+	if cfg.Draft, err = engine.ParseDraftPolicy(d3.draft); err != nil {
+		return err
+	}
+	if cfg.Draft.Kind != engine.DraftOff && explicit != nil {
+		return fmt.Errorf("--draft and --layer-plan cannot be combined")
+	}
 	if cfg.D3() && *gen == 0 {
 		return fmt.Errorf("the D³ flags change decoding only: give -n > 0")
 	}
@@ -156,6 +163,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		out.MeanLayers, out.LayerSpeedup = &rep.MeanLayers, &rep.LayerSpeedup
 		out.MeasuredSpeedup, out.MeasuredSpeedupMedian = &rep.MeasuredSpeedup, &rep.MeasuredSpeedupMedian
 		out.WeightBytesSpeedup = &rep.WeightBytesSpeedup
+		out.Draft = rep.Draft
 	}
 	if *jsonOut {
 		return json.NewEncoder(stdout).Encode(out)

@@ -222,3 +222,19 @@ func TestShallowModelFullDepth(t *testing.T) {
 		t.Fatalf("decay on 2 layers: exit %d: %q", code, errOut)
 	}
 }
+
+func TestBenchDraft(t *testing.T) {
+	out, errOut, code := runCLI(t, "bench", "-p", "0", "-n", "16", "-r", "1", "--draft", "static:8", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var r struct {
+		Measured *float64 `json:"measured_speedup"`
+		Draft    *struct {
+			Drafted, Accepted int
+		} `json:"draft"`
+	}
+	if err := json.Unmarshal([]byte(out), &r); err != nil || r.Draft == nil || r.Draft.Drafted == 0 || r.Measured == nil {
+		t.Fatalf("bench --draft JSON %s (%v)", out, err)
+	}
+}
