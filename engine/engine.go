@@ -17,7 +17,7 @@ import (
 )
 
 // DefaultPrefillChunk is how many prompt tokens go through one forward pass.
-const DefaultPrefillChunk = 64
+const DefaultPrefillChunk = 256
 
 // Engine owns a model and the worker pool its kernels run on.
 type Engine struct {

@@ -267,15 +267,7 @@ func (st *State) attention(b *Batch, l int) {
 			sc := st.scores[worker][:count]
 			q := st.q[r*Q+h*hd : r*Q+(h+1)*hd]
 			off := (h / group) * hd
-			for j := 0; j < count; j++ {
-				sc[j] = kernels.Dot(q, lc.k[j*KV+off:j*KV+off+hd]) * scale
-			}
-			kernels.Softmax(sc)
-			out := st.att[r*Q+h*hd : r*Q+(h+1)*hd]
-			clear(out)
-			for j := 0; j < count; j++ {
-				kernels.AXPY(sc[j], lc.v[j*KV+off:j*KV+off+hd], out)
-			}
+			kernels.Attention(q, lc.k[off:], lc.v[off:], KV, count, scale, sc, st.att[r*Q+h*hd:r*Q+(h+1)*hd])
 		}
 	})
 }

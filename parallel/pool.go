@@ -54,6 +54,10 @@ func (p *Pool) Workers() int { return p.workers }
 // Close stops the worker goroutines. The pool must not be used afterwards.
 func (p *Pool) Close() { p.once.Do(func() { close(p.quit) }) }
 
+// waitGroups recycles the WaitGroup of each For call: the decode path makes
+// about a hundred calls per token and should not allocate.
+var waitGroups = sync.Pool{New: func() any { return new(sync.WaitGroup) }}
+
 // For calls fn over disjoint subranges covering [0, n), in parallel, and
 // returns when all are done. Ranges are at least minChunk long (except the
 // last), so tiny loops run on the caller alone. worker is in [0, Workers())
@@ -73,7 +77,8 @@ func (p *Pool) For(n, minChunk int, fn func(worker, lo, hi int)) {
 		fn(0, 0, n)
 		return
 	}
-	var wg sync.WaitGroup
+	wg := waitGroups.Get().(*sync.WaitGroup)
+	defer waitGroups.Put(wg)
 	wg.Add(parts - 1)
 	chunk := (n + parts - 1) / parts
 	for w := 1; w < parts; w++ {
@@ -83,7 +88,7 @@ func (p *Pool) For(n, minChunk int, fn func(worker, lo, hi int)) {
 			wg.Done()
 			continue
 		}
-		p.tasks <- task{fn: fn, worker: w, lo: lo, hi: hi, wg: &wg}
+		p.tasks <- task{fn: fn, worker: w, lo: lo, hi: hi, wg: wg}
 	}
 	fn(0, 0, min(chunk, n))
 	wg.Wait()
