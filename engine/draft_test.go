@@ -78,7 +78,13 @@ func TestDraftGreedyIdentical(t *testing.T) {
 			if !slices.Equal(r.Tokens, plain[i].Tokens) || r.Text != plain[i].Text {
 				t.Errorf("%s prompt %d: drafting changed the output:\n%q\nplain:\n%q", pol, i, r.Text, plain[i].Text)
 			}
+			// Drafting trades extra FLOPs (drafts + k+1 verify rows per
+			// round) for fewer sequential steps.
 			d := r.Draft
+			bound := 1 + float64(d.Drafted+d.Rounds)/float64(len(r.Layers))
+			if fr := r.FLOPsRatio(); d.Rounds > 0 && (fr <= 1 || fr > bound) {
+				t.Errorf("%s prompt %d: FLOPs ratio %.2f outside (1, %.2f]", pol, i, fr, bound)
+			}
 			if d.Rounds == 0 && pol != "auto" || d.Accepted > d.Drafted {
 				t.Errorf("%s: implausible stats %+v", pol, d)
 			}

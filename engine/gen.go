@@ -263,9 +263,15 @@ func (g *gen) verify(st *model.State, r0 int) error {
 	L := cfg.NumLayers
 	accepted := 0
 	var next int
+	// Every row of the verify pass ran at full depth; each emitted token
+	// counts once toward the plain-decoding equivalent (FullFLOPs).
 	for j := 0; j <= g.k; j++ {
 		ran, _ := stepFLOPs(cfg, g.cache, g.pos+j, nil, false)
 		g.res.FLOPs += ran
+	}
+	for j := 0; j <= g.k; j++ {
+		_, full := stepFLOPs(cfg, g.cache, g.pos+j, nil, false)
+		g.res.FullFLOPs += full
 		logits := st.Logits(r0 + j)
 		hist := g.history // includes the drafts accepted so far (emitted below)
 		if j == g.k {
