@@ -103,7 +103,8 @@ type Result struct {
 	Layers       []int  // layers run for each generated token (EOS included)
 	PrefillTime  time.Duration
 	DecodeTime   time.Duration
-	// DecodeSteps counts forward passes after T_0 (tokens decoded).
+	// DecodeSteps counts the tokens emitted after T_0 (with drafting, a
+	// verify pass can emit several).
 	DecodeSteps int
 	// FLOPs is the matmul work of the generation steps as run, FullFLOPs
 	// the same steps at full depth.
