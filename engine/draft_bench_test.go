@@ -44,21 +44,28 @@ func BenchmarkArithDraft(b *testing.B) {
 	for _, p := range problems {
 		prompts = append(prompts, m.Tokenizer.Encode("Question: "+p.Question+"\nAnswer:", true))
 	}
-	run := func(opt engine.Options) (res []*engine.Result, wall time.Duration) {
+	generate := func(p []int, opt engine.Options) (*engine.Result, time.Duration) {
 		opt.MaxNew, opt.Sample = 96, greedy
 		start := time.Now()
-		for _, p := range prompts {
-			r, err := e.Generate(context.Background(), p, opt, nil)
-			if err != nil {
-				b.Fatal(err)
-			}
-			res = append(res, r)
+		r, err := e.Generate(context.Background(), p, opt, nil)
+		if err != nil {
+			b.Fatal(err)
 		}
-		return res, time.Since(start)
+		return r, time.Since(start)
 	}
-	// Warm up, then measure plain decoding once for the ratios.
-	run(engine.Options{})
-	plain, plainWall := run(engine.Options{})
+	// run times opt against plain decoding, alternating the two problem by
+	// problem so that the machine's drift (this shared machine's speed
+	// changes by 2x within minutes) falls on both sides of the ratio.
+	run := func(opt engine.Options) (res, plain []*engine.Result, wall, plainWall time.Duration) {
+		for _, p := range prompts {
+			r, d := generate(p, engine.Options{})
+			plain, plainWall = append(plain, r), plainWall+d
+			r, d = generate(p, opt)
+			res, wall = append(res, r), wall+d
+		}
+		return res, plain, wall, plainWall
+	}
+	run(engine.Options{}) // warm up
 	policies := []struct {
 		name  string
 		draft string
@@ -81,10 +88,10 @@ func BenchmarkArithDraft(b *testing.B) {
 				s.Alpha = pc.alpha
 				opt.Planner, _ = depth.NewPlanner(s, m.Config.NumLayers)
 			}
-			var res []*engine.Result
-			var wall time.Duration
+			var res, plain []*engine.Result
+			var wall, plainWall time.Duration
 			for i := 0; i < b.N; i++ {
-				res, wall = run(opt)
+				res, plain, wall, plainWall = run(opt)
 			}
 			tokens, same := 0, 0
 			var st engine.DraftStats

@@ -14,6 +14,7 @@ type Workspace struct {
 	acts    []tensor.Act
 	tiles   tensor.Tiles
 	ftiles  tensor.FTiles
+	xk      []float32       // activation rows side by side for DotRowsK
 	workers []workerScratch // indexed by the pool's worker number
 
 	w         *tensor.Matrix
@@ -31,7 +32,7 @@ type Workspace struct {
 type workerScratch struct {
 	q     tensor.QAct
 	panel []byte
-	out4  []float32 // DotRows4 results of one weight block
+	outK  []float32 // DotRowsK results of one weight block
 
 	fpanel, frow []float32 // MulFTiles
 }
@@ -58,9 +59,10 @@ const (
 	// From this many activation rows on, types with a matrix-matrix
 	// kernel use it (one pass over the weights for 16 rows at a time).
 	minGemmRows = 3
-	// The float types go through DotRows4 below this many rows (their
-	// matrix-matrix kernel pads to 16 and repacks more per weight row).
-	minGemmFRows = 8
+	// The float types go through DotRowsK below this many rows (their
+	// matrix-matrix kernel pads to 16 and repacks every weight row it
+	// touches, which a few rows do not pay back).
+	minGemmFRows = 17
 )
 
 // MatMul computes out[r*outStride : +W.Rows] = W · in[r*inStride : +W.Cols]
@@ -88,7 +90,9 @@ func MatMul(pool *parallel.Pool, w *tensor.Matrix, in []float32, inStride int, o
 		ws.gemmF(pool)
 		return
 	}
-	if n*w.Cols >= minParallelPrepare {
+	if n > 1 && tensor.HasDotK(w.Type) {
+		ws.gatherXK()
+	} else if n*w.Cols >= minParallelPrepare {
 		pool.For(n, 1, ws.prepareFn)
 	} else {
 		ws.prepare(0, 0, n)
@@ -112,11 +116,11 @@ func (ws *Workspace) multiply(worker, lo, hi int) {
 	if len(ws.rows) > 1 {
 		block = max(1, weightBlockBytes/w.RowBytes)
 	}
-	four := len(ws.rows) > 1 && tensor.HasDot4(w.Type)
+	batched := len(ws.rows) > 1 && tensor.HasDotK(w.Type)
 	for b0 := lo; b0 < hi; b0 += block {
 		b1 := min(hi, b0+block)
-		if four {
-			ws.multiply4(worker, b0, b1)
+		if batched {
+			ws.multiplyK(worker, b0, b1)
 			continue
 		}
 		for i, r := range ws.rows {
@@ -126,22 +130,30 @@ func (ws *Workspace) multiply(worker, lo, hi int) {
 	}
 }
 
-// multiply4 runs weight rows [lo, hi) against the activation rows four at
-// a time (a short last group repeats its last row).
-func (ws *Workspace) multiply4(worker, lo, hi int) {
+// gatherXK copies the activation rows side by side for DotRowsK, with room
+// for a whole last group of MaxDotK rows.
+func (ws *Workspace) gatherXK() {
+	cols, n := ws.w.Cols, len(ws.rows)
+	ws.xk = grow(ws.xk, (n+tensor.MaxDotK-1)/tensor.MaxDotK*tensor.MaxDotK*cols)
+	for i, r := range ws.rows {
+		copy(ws.xk[i*cols:(i+1)*cols], ws.in[r*ws.inStride:r*ws.inStride+cols])
+	}
+}
+
+// multiplyK runs weight rows [lo, hi) against the activation rows (in
+// ws.xk) up to MaxDotK at a time.
+func (ws *Workspace) multiplyK(worker, lo, hi int) {
+	const K = tensor.MaxDotK
 	sc := &ws.workers[worker]
-	sc.out4 = grow(sc.out4, 4*(hi-lo))
-	n := len(ws.rows)
-	var xs [4][]float32
-	for i0 := 0; i0 < n; i0 += 4 {
-		for c := range xs {
-			xs[c] = ws.acts[min(i0+c, n-1)].F
-		}
-		ws.w.DotRows4(lo, hi, &xs, sc.out4)
-		for c := 0; c < 4 && i0+c < n; c++ {
+	sc.outK = grow(sc.outK, K*(hi-lo))
+	cols, n := ws.w.Cols, len(ws.rows)
+	for i0 := 0; i0 < n; i0 += K {
+		k := min(K, n-i0)
+		ws.w.DotRowsK(lo, hi, ws.xk[i0*cols:(i0+K)*cols], cols, k, sc.outK)
+		for c := 0; c < k; c++ {
 			o := ws.out[ws.rows[i0+c]*ws.outStride:]
 			for j := lo; j < hi; j++ {
-				o[j] = sc.out4[4*(j-lo)+c]
+				o[j] = sc.outK[K*(j-lo)+c]
 			}
 		}
 	}

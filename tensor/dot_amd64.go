@@ -58,17 +58,81 @@ func packQ4_K(row *byte, nsb int, rec *byte)
 //go:noescape
 func packQ6_K(row *byte, nsb int, rec *byte)
 
-// Batched float kernels (dotf_amd64.s): rows weight rows (an even number)
-// times four activation rows; out gets [row][4].
+// Batched float kernels (dot8_amd64.s): rows weight rows (an even number)
+// times the first K of eight activation rows xstride bytes apart; out gets
+// [row][8].
 
 //go:noescape
-func dot4F32AVX512(w *byte, stride, rows, n int, x0, x1, x2, x3 *float32, out *float32)
+func dot1F32AVX512(w *byte, stride, rows, n int, x *float32, xstride int, out *float32)
 
 //go:noescape
-func dot4F16AVX512(w *byte, stride, rows, n int, x0, x1, x2, x3 *float32, out *float32)
+func dot1F16AVX512(w *byte, stride, rows, n int, x *float32, xstride int, out *float32)
 
 //go:noescape
-func dot4BF16AVX512(w *byte, stride, rows, n int, x0, x1, x2, x3 *float32, out *float32)
+func dot1BF16AVX512(w *byte, stride, rows, n int, x *float32, xstride int, out *float32)
+
+//go:noescape
+func dot2F32AVX512(w *byte, stride, rows, n int, x *float32, xstride int, out *float32)
+
+//go:noescape
+func dot2F16AVX512(w *byte, stride, rows, n int, x *float32, xstride int, out *float32)
+
+//go:noescape
+func dot2BF16AVX512(w *byte, stride, rows, n int, x *float32, xstride int, out *float32)
+
+//go:noescape
+func dot3F32AVX512(w *byte, stride, rows, n int, x *float32, xstride int, out *float32)
+
+//go:noescape
+func dot3F16AVX512(w *byte, stride, rows, n int, x *float32, xstride int, out *float32)
+
+//go:noescape
+func dot3BF16AVX512(w *byte, stride, rows, n int, x *float32, xstride int, out *float32)
+
+//go:noescape
+func dot4F32AVX512(w *byte, stride, rows, n int, x *float32, xstride int, out *float32)
+
+//go:noescape
+func dot4F16AVX512(w *byte, stride, rows, n int, x *float32, xstride int, out *float32)
+
+//go:noescape
+func dot4BF16AVX512(w *byte, stride, rows, n int, x *float32, xstride int, out *float32)
+
+//go:noescape
+func dot5F32AVX512(w *byte, stride, rows, n int, x *float32, xstride int, out *float32)
+
+//go:noescape
+func dot5F16AVX512(w *byte, stride, rows, n int, x *float32, xstride int, out *float32)
+
+//go:noescape
+func dot5BF16AVX512(w *byte, stride, rows, n int, x *float32, xstride int, out *float32)
+
+//go:noescape
+func dot6F32AVX512(w *byte, stride, rows, n int, x *float32, xstride int, out *float32)
+
+//go:noescape
+func dot6F16AVX512(w *byte, stride, rows, n int, x *float32, xstride int, out *float32)
+
+//go:noescape
+func dot6BF16AVX512(w *byte, stride, rows, n int, x *float32, xstride int, out *float32)
+
+//go:noescape
+func dot7F32AVX512(w *byte, stride, rows, n int, x *float32, xstride int, out *float32)
+
+//go:noescape
+func dot7F16AVX512(w *byte, stride, rows, n int, x *float32, xstride int, out *float32)
+
+//go:noescape
+func dot7BF16AVX512(w *byte, stride, rows, n int, x *float32, xstride int, out *float32)
+
+//go:noescape
+func dot8F32AVX512(w *byte, stride, rows, n int, x *float32, xstride int, out *float32)
+
+//go:noescape
+func dot8F16AVX512(w *byte, stride, rows, n int, x *float32, xstride int, out *float32)
+
+//go:noescape
+func dot8BF16AVX512(w *byte, stride, rows, n int, x *float32, xstride int, out *float32)
 
 //go:noescape
 func gemmF32AVX512(panel, tile *float32, n int, out *float32)

@@ -33,13 +33,76 @@ func packQ4_0(row *byte, nb int, rec *byte)  { panic("unreachable") }
 func packQ4_K(row *byte, nsb int, rec *byte) { panic("unreachable") }
 func packQ6_K(row *byte, nsb int, rec *byte) { panic("unreachable") }
 
-func dot4F32AVX512(w *byte, stride, rows, n int, x0, x1, x2, x3 *float32, out *float32) {
+func dot1F32AVX512(w *byte, stride, rows, n int, x *float32, xs int, out *float32) {
 	panic("unreachable")
 }
-func dot4F16AVX512(w *byte, stride, rows, n int, x0, x1, x2, x3 *float32, out *float32) {
+func dot1F16AVX512(w *byte, stride, rows, n int, x *float32, xs int, out *float32) {
 	panic("unreachable")
 }
-func dot4BF16AVX512(w *byte, stride, rows, n int, x0, x1, x2, x3 *float32, out *float32) {
+func dot1BF16AVX512(w *byte, stride, rows, n int, x *float32, xs int, out *float32) {
+	panic("unreachable")
+}
+func dot2F32AVX512(w *byte, stride, rows, n int, x *float32, xs int, out *float32) {
+	panic("unreachable")
+}
+func dot2F16AVX512(w *byte, stride, rows, n int, x *float32, xs int, out *float32) {
+	panic("unreachable")
+}
+func dot2BF16AVX512(w *byte, stride, rows, n int, x *float32, xs int, out *float32) {
+	panic("unreachable")
+}
+func dot3F32AVX512(w *byte, stride, rows, n int, x *float32, xs int, out *float32) {
+	panic("unreachable")
+}
+func dot3F16AVX512(w *byte, stride, rows, n int, x *float32, xs int, out *float32) {
+	panic("unreachable")
+}
+func dot3BF16AVX512(w *byte, stride, rows, n int, x *float32, xs int, out *float32) {
+	panic("unreachable")
+}
+func dot4F32AVX512(w *byte, stride, rows, n int, x *float32, xs int, out *float32) {
+	panic("unreachable")
+}
+func dot4F16AVX512(w *byte, stride, rows, n int, x *float32, xs int, out *float32) {
+	panic("unreachable")
+}
+func dot4BF16AVX512(w *byte, stride, rows, n int, x *float32, xs int, out *float32) {
+	panic("unreachable")
+}
+func dot5F32AVX512(w *byte, stride, rows, n int, x *float32, xs int, out *float32) {
+	panic("unreachable")
+}
+func dot5F16AVX512(w *byte, stride, rows, n int, x *float32, xs int, out *float32) {
+	panic("unreachable")
+}
+func dot5BF16AVX512(w *byte, stride, rows, n int, x *float32, xs int, out *float32) {
+	panic("unreachable")
+}
+func dot6F32AVX512(w *byte, stride, rows, n int, x *float32, xs int, out *float32) {
+	panic("unreachable")
+}
+func dot6F16AVX512(w *byte, stride, rows, n int, x *float32, xs int, out *float32) {
+	panic("unreachable")
+}
+func dot6BF16AVX512(w *byte, stride, rows, n int, x *float32, xs int, out *float32) {
+	panic("unreachable")
+}
+func dot7F32AVX512(w *byte, stride, rows, n int, x *float32, xs int, out *float32) {
+	panic("unreachable")
+}
+func dot7F16AVX512(w *byte, stride, rows, n int, x *float32, xs int, out *float32) {
+	panic("unreachable")
+}
+func dot7BF16AVX512(w *byte, stride, rows, n int, x *float32, xs int, out *float32) {
+	panic("unreachable")
+}
+func dot8F32AVX512(w *byte, stride, rows, n int, x *float32, xs int, out *float32) {
+	panic("unreachable")
+}
+func dot8F16AVX512(w *byte, stride, rows, n int, x *float32, xs int, out *float32) {
+	panic("unreachable")
+}
+func dot8BF16AVX512(w *byte, stride, rows, n int, x *float32, xs int, out *float32) {
 	panic("unreachable")
 }
 

@@ -111,48 +111,59 @@ func (m *Matrix) dotRowsAVX2(rows []byte, n int, a *Act, out []float32) bool {
 	return true
 }
 
-// HasDot4 reports whether DotRows4 has a kernel for t on this machine.
-func HasDot4(t DType) bool {
+// HasDotK reports whether DotRowsK has a kernel for t on this machine.
+func HasDotK(t DType) bool {
 	return simd >= levelAVX512 && (t == F32 || t == F16 || t == BF16)
 }
 
-// DotRows4 writes out[4*(j-lo)+c] = row j · xs[c] for the rows j in
-// [lo, hi) and c < 4 (float weight types, see HasDot4): each weight row is
-// decoded once for four activation rows.
-func (m *Matrix) DotRows4(lo, hi int, xs *[4][]float32, out []float32) {
+// MaxDotK is the most activation rows one DotRowsK call takes.
+const MaxDotK = 8
+
+// DotRowsK writes out[MaxDotK*(j-lo)+c] = row j · x[c*xstride : c*xstride+Cols]
+// for the rows j in [lo, hi) and c < k <= MaxDotK (the float types of
+// HasDotK): each weight row is decoded once for all k activation rows, so
+// a short batch (a drafting round's verify pass) costs one pass over the
+// weights and k products per weight, not k passes. x must span eight rows
+// of xstride (the kernel forms all eight addresses, reading only k).
+func (m *Matrix) DotRowsK(lo, hi int, x []float32, xstride, k int, out []float32) {
 	n := hi - lo
 	if n <= 0 {
 		return
 	}
-	if lo < 0 || hi > m.Rows || !HasDot4(m.Type) {
-		panic(fmt.Sprintf("tensor: DotRows4 [%d, %d) of %d %s rows", lo, hi, m.Rows, m.Type))
+	if lo < 0 || hi > m.Rows || !HasDotK(m.Type) || k < 1 || k > MaxDotK {
+		panic(fmt.Sprintf("tensor: DotRowsK [%d, %d) of %d %s rows, k=%d", lo, hi, m.Rows, m.Type, k))
 	}
-	out = out[:4*n]
-	for c := range xs {
-		if len(xs[c]) < m.Cols {
-			panic("tensor: DotRows4: activation row shorter than the weight rows")
-		}
+	if xstride < m.Cols || len(x) < (MaxDotK-1)*xstride+m.Cols {
+		panic("tensor: DotRowsK: x does not hold eight activation rows")
 	}
+	out = out[:MaxDotK*n]
 	rb := m.RowBytes
+	kernel := dotK(m.Type, k)
 	if even := n &^ 1; even > 0 {
-		m.dot4(&m.Data[lo*rb], rb, even, xs, &out[0])
+		kernel(&m.Data[lo*rb], rb, even, m.Cols, &x[0], 4*xstride, &out[0])
 	}
 	if n%2 == 1 {
 		// The kernel takes rows in pairs: run the last row twice.
-		var tmp [8]float32
-		m.dot4(&m.Data[(hi-1)*rb], 0, 2, xs, &tmp[0])
-		copy(out[4*(n-1):], tmp[:4])
+		var tmp [2 * MaxDotK]float32
+		kernel(&m.Data[(hi-1)*rb], 0, 2, m.Cols, &x[0], 4*xstride, &tmp[0])
+		copy(out[MaxDotK*(n-1):], tmp[:MaxDotK])
 	}
 }
 
-func (m *Matrix) dot4(w *byte, stride, rows int, xs *[4][]float32, out *float32) {
-	x0, x1, x2, x3 := &xs[0][0], &xs[1][0], &xs[2][0], &xs[3][0]
-	switch m.Type {
+type dotKFunc func(w *byte, stride, rows, n int, x *float32, xstride int, out *float32)
+
+var dotKFuncs = [3][MaxDotK + 1]dotKFunc{
+	{nil, dot1F32AVX512, dot2F32AVX512, dot3F32AVX512, dot4F32AVX512, dot5F32AVX512, dot6F32AVX512, dot7F32AVX512, dot8F32AVX512},
+	{nil, dot1F16AVX512, dot2F16AVX512, dot3F16AVX512, dot4F16AVX512, dot5F16AVX512, dot6F16AVX512, dot7F16AVX512, dot8F16AVX512},
+	{nil, dot1BF16AVX512, dot2BF16AVX512, dot3BF16AVX512, dot4BF16AVX512, dot5BF16AVX512, dot6BF16AVX512, dot7BF16AVX512, dot8BF16AVX512},
+}
+
+func dotK(t DType, k int) dotKFunc {
+	switch t {
 	case F32:
-		dot4F32AVX512(w, stride, rows, m.Cols, x0, x1, x2, x3, out)
+		return dotKFuncs[0][k]
 	case F16:
-		dot4F16AVX512(w, stride, rows, m.Cols, x0, x1, x2, x3, out)
-	case BF16:
-		dot4BF16AVX512(w, stride, rows, m.Cols, x0, x1, x2, x3, out)
+		return dotKFuncs[1][k]
 	}
+	return dotKFuncs[2][k]
 }

@@ -1,0 +1,247 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// Two weight rows times up to eight activation rows (the verify pass of a
+// drafting round, or a short batch): each weight vector is widened once
+// and used eight times, each activation vector loaded once and used twice,
+// with sixteen accumulators (Z0-Z7: row 0 × activations 0-7, Z8-Z15: row
+// 1). The activation rows lie xstride bytes apart. Results go to out as
+// [row][8] float32.
+#define W8_F32(off, base, z) VMOVUPS off(base), z
+#define W8_F16(off, base, z) VCVTPH2PS off(base), z
+#define W8_BF16(off, base, z) VPMOVZXWD off(base), z; VPSLLD $16, z, z
+#define W8Z_F32(base, z) VMOVUPS.Z (base), K1, z
+#define W8Z_F16(base, z) VCVTPH2PS.Z (base), K1, z
+#define W8Z_BF16(base, z) VPMOVZXWD.Z (base), K1, z; VPSLLD $16, z, z
+
+// FMA2(addr, a, b): one activation vector into both rows' accumulators.
+#define FMA2(addr, a, b) \
+	VMOVUPS     addr, Z18; \
+	VFMADD231PS Z18, Z16, a; \
+	VFMADD231PS Z18, Z17, b
+
+#define FMA2Z(addr, a, b) \
+	VMOVUPS.Z   addr, K1, Z18; \
+	VFMADD231PS Z18, Z16, a; \
+	VFMADD231PS Z18, Z17, b
+
+// FMAK(F): the products of one step for the first K activation rows; DI
+// and R13 point at activations 0 and 4, R8 = xstride, R9 = 3·xstride. The
+// accumulators of rows K..7 stay zero, so a batch of K rows pays for K.
+#define FMA1ROWS(F) F((DI), Z0, Z8)
+#define FMA2ROWS(F) FMA1ROWS(F); F((DI)(R8*1), Z1, Z9)
+#define FMA3ROWS(F) FMA2ROWS(F); F((DI)(R8*2), Z2, Z10)
+#define FMA4ROWS(F) FMA3ROWS(F); F((DI)(R9*1), Z3, Z11)
+#define FMA5ROWS(F) FMA4ROWS(F); F((R13), Z4, Z12)
+#define FMA6ROWS(F) FMA5ROWS(F); F((R13)(R8*1), Z5, Z13)
+#define FMA7ROWS(F) FMA6ROWS(F); F((R13)(R8*2), Z6, Z14)
+#define FMA8ROWS(F) FMA7ROWS(F); F((R13)(R9*1), Z7, Z15)
+
+// HSUM8(Z, Y, X) leaves the sum of Z's 16 floats in X (clobbers Y19).
+#define HSUM8(Z, Y, X) \
+	VEXTRACTF64X4 $1, Z, Y19; \
+	VADDPS        Y19, Y, Y; \
+	VEXTRACTF32X4 $1, Y, X19; \
+	VADDPS        X19, X, X; \
+	VMOVHLPS      X, X, X19; \
+	VADDPS        X19, X, X; \
+	VMOVSHDUP     X, X19; \
+	VADDSS        X19, X, X
+
+// STORE4(a, b, c, d, off): four sums to off(R12).
+#define STORE4(A, B, C, D, off) \
+	VINSERTPS $0x10, B, A, A; \
+	VINSERTPS $0x20, C, A, A; \
+	VINSERTPS $0x30, D, A, A; \
+	VMOVUPS   A, off(R12)
+
+// PF is how far ahead of the weight pointers the loop prefetches: with
+// sixteen products per step the out-of-order window alone keeps too few
+// misses in flight to stream the weights at memory speed.
+#define PF 768
+
+// ROWS2X8(LOADW, LOADWZ, ESZ, FMAK): rows is even; the two rows of a pair are
+// at R10 and R10+stride.
+#define ROWS2X8(LOADW, LOADWZ, ESZ, FMAK) \
+	MOVQ w+0(FP), R10; \
+	MOVQ out+48(FP), R12; \
+	MOVQ xstride+40(FP), R8; \
+	LEAQ (R8)(R8*2), R9; \
+	MOVQ n+24(FP), AX; \
+	ANDQ $15, AX; \
+	MOVQ AX, CX; \
+	MOVL $1, AX; \
+	SHLL CX, AX; \
+	DECL AX; \
+	KMOVW AX, K1; \
+pair: \
+	CMPQ rows+16(FP), $0; \
+	JLE  done; \
+	MOVQ R10, SI; \
+	MOVQ R10, R11; \
+	ADDQ stride+8(FP), R11; \
+	MOVQ x+32(FP), DI; \
+	LEAQ (DI)(R8*4), R13; \
+	MOVQ n+24(FP), CX; \
+	VPXORD Z0, Z0, Z0; \
+	VPXORD Z1, Z1, Z1; \
+	VPXORD Z2, Z2, Z2; \
+	VPXORD Z3, Z3, Z3; \
+	VPXORD Z4, Z4, Z4; \
+	VPXORD Z5, Z5, Z5; \
+	VPXORD Z6, Z6, Z6; \
+	VPXORD Z7, Z7, Z7; \
+	VPXORD Z8, Z8, Z8; \
+	VPXORD Z9, Z9, Z9; \
+	VPXORD Z10, Z10, Z10; \
+	VPXORD Z11, Z11, Z11; \
+	VPXORD Z12, Z12, Z12; \
+	VPXORD Z13, Z13, Z13; \
+	VPXORD Z14, Z14, Z14; \
+	VPXORD Z15, Z15, Z15; \
+loop: \
+	CMPQ CX, $16; \
+	JLT  tail; \
+	PREFETCHT0 PF(SI); \
+	PREFETCHT0 PF(R11); \
+	LOADW(0, SI, Z16); \
+	LOADW(0, R11, Z17); \
+	FMAK(FMA2); \
+	ADDQ $(16*ESZ), SI; \
+	ADDQ $(16*ESZ), R11; \
+	ADDQ $64, DI; \
+	ADDQ $64, R13; \
+	SUBQ $16, CX; \
+	JMP  loop; \
+tail: \
+	TESTQ CX, CX; \
+	JZ    sum; \
+	LOADWZ(SI, Z16); \
+	LOADWZ(R11, Z17); \
+	FMAK(FMA2Z); \
+sum: \
+	HSUM8(Z0, Y0, X0); \
+	HSUM8(Z1, Y1, X1); \
+	HSUM8(Z2, Y2, X2); \
+	HSUM8(Z3, Y3, X3); \
+	HSUM8(Z4, Y4, X4); \
+	HSUM8(Z5, Y5, X5); \
+	HSUM8(Z6, Y6, X6); \
+	HSUM8(Z7, Y7, X7); \
+	HSUM8(Z8, Y8, X8); \
+	HSUM8(Z9, Y9, X9); \
+	HSUM8(Z10, Y10, X10); \
+	HSUM8(Z11, Y11, X11); \
+	HSUM8(Z12, Y12, X12); \
+	HSUM8(Z13, Y13, X13); \
+	HSUM8(Z14, Y14, X14); \
+	HSUM8(Z15, Y15, X15); \
+	STORE4(X0, X1, X2, X3, 0); \
+	STORE4(X4, X5, X6, X7, 16); \
+	STORE4(X8, X9, X10, X11, 32); \
+	STORE4(X12, X13, X14, X15, 48); \
+	ADDQ $64, R12; \
+	MOVQ stride+8(FP), AX; \
+	LEAQ (R10)(AX*2), R10; \
+	SUBQ $2, rows+16(FP); \
+	JMP  pair; \
+done: \
+	VZEROUPPER; \
+	RET
+
+// func dot1F32AVX512(w *byte, stride, rows, n int, x *float32, xstride int, out *float32)
+TEXT ·dot1F32AVX512(SB), NOSPLIT, $0-56
+	ROWS2X8(W8_F32, W8Z_F32, 4, FMA1ROWS)
+
+// func dot1F16AVX512(w *byte, stride, rows, n int, x *float32, xstride int, out *float32)
+TEXT ·dot1F16AVX512(SB), NOSPLIT, $0-56
+	ROWS2X8(W8_F16, W8Z_F16, 2, FMA1ROWS)
+
+// func dot1BF16AVX512(w *byte, stride, rows, n int, x *float32, xstride int, out *float32)
+TEXT ·dot1BF16AVX512(SB), NOSPLIT, $0-56
+	ROWS2X8(W8_BF16, W8Z_BF16, 2, FMA1ROWS)
+
+// func dot2F32AVX512(w *byte, stride, rows, n int, x *float32, xstride int, out *float32)
+TEXT ·dot2F32AVX512(SB), NOSPLIT, $0-56
+	ROWS2X8(W8_F32, W8Z_F32, 4, FMA2ROWS)
+
+// func dot2F16AVX512(w *byte, stride, rows, n int, x *float32, xstride int, out *float32)
+TEXT ·dot2F16AVX512(SB), NOSPLIT, $0-56
+	ROWS2X8(W8_F16, W8Z_F16, 2, FMA2ROWS)
+
+// func dot2BF16AVX512(w *byte, stride, rows, n int, x *float32, xstride int, out *float32)
+TEXT ·dot2BF16AVX512(SB), NOSPLIT, $0-56
+	ROWS2X8(W8_BF16, W8Z_BF16, 2, FMA2ROWS)
+
+// func dot3F32AVX512(w *byte, stride, rows, n int, x *float32, xstride int, out *float32)
+TEXT ·dot3F32AVX512(SB), NOSPLIT, $0-56
+	ROWS2X8(W8_F32, W8Z_F32, 4, FMA3ROWS)
+
+// func dot3F16AVX512(w *byte, stride, rows, n int, x *float32, xstride int, out *float32)
+TEXT ·dot3F16AVX512(SB), NOSPLIT, $0-56
+	ROWS2X8(W8_F16, W8Z_F16, 2, FMA3ROWS)
+
+// func dot3BF16AVX512(w *byte, stride, rows, n int, x *float32, xstride int, out *float32)
+TEXT ·dot3BF16AVX512(SB), NOSPLIT, $0-56
+	ROWS2X8(W8_BF16, W8Z_BF16, 2, FMA3ROWS)
+
+// func dot4F32AVX512(w *byte, stride, rows, n int, x *float32, xstride int, out *float32)
+TEXT ·dot4F32AVX512(SB), NOSPLIT, $0-56
+	ROWS2X8(W8_F32, W8Z_F32, 4, FMA4ROWS)
+
+// func dot4F16AVX512(w *byte, stride, rows, n int, x *float32, xstride int, out *float32)
+TEXT ·dot4F16AVX512(SB), NOSPLIT, $0-56
+	ROWS2X8(W8_F16, W8Z_F16, 2, FMA4ROWS)
+
+// func dot4BF16AVX512(w *byte, stride, rows, n int, x *float32, xstride int, out *float32)
+TEXT ·dot4BF16AVX512(SB), NOSPLIT, $0-56
+	ROWS2X8(W8_BF16, W8Z_BF16, 2, FMA4ROWS)
+
+// func dot5F32AVX512(w *byte, stride, rows, n int, x *float32, xstride int, out *float32)
+TEXT ·dot5F32AVX512(SB), NOSPLIT, $0-56
+	ROWS2X8(W8_F32, W8Z_F32, 4, FMA5ROWS)
+
+// func dot5F16AVX512(w *byte, stride, rows, n int, x *float32, xstride int, out *float32)
+TEXT ·dot5F16AVX512(SB), NOSPLIT, $0-56
+	ROWS2X8(W8_F16, W8Z_F16, 2, FMA5ROWS)
+
+// func dot5BF16AVX512(w *byte, stride, rows, n int, x *float32, xstride int, out *float32)
+TEXT ·dot5BF16AVX512(SB), NOSPLIT, $0-56
+	ROWS2X8(W8_BF16, W8Z_BF16, 2, FMA5ROWS)
+
+// func dot6F32AVX512(w *byte, stride, rows, n int, x *float32, xstride int, out *float32)
+TEXT ·dot6F32AVX512(SB), NOSPLIT, $0-56
+	ROWS2X8(W8_F32, W8Z_F32, 4, FMA6ROWS)
+
+// func dot6F16AVX512(w *byte, stride, rows, n int, x *float32, xstride int, out *float32)
+TEXT ·dot6F16AVX512(SB), NOSPLIT, $0-56
+	ROWS2X8(W8_F16, W8Z_F16, 2, FMA6ROWS)
+
+// func dot6BF16AVX512(w *byte, stride, rows, n int, x *float32, xstride int, out *float32)
+TEXT ·dot6BF16AVX512(SB), NOSPLIT, $0-56
+	ROWS2X8(W8_BF16, W8Z_BF16, 2, FMA6ROWS)
+
+// func dot7F32AVX512(w *byte, stride, rows, n int, x *float32, xstride int, out *float32)
+TEXT ·dot7F32AVX512(SB), NOSPLIT, $0-56
+	ROWS2X8(W8_F32, W8Z_F32, 4, FMA7ROWS)
+
+// func dot7F16AVX512(w *byte, stride, rows, n int, x *float32, xstride int, out *float32)
+TEXT ·dot7F16AVX512(SB), NOSPLIT, $0-56
+	ROWS2X8(W8_F16, W8Z_F16, 2, FMA7ROWS)
+
+// func dot7BF16AVX512(w *byte, stride, rows, n int, x *float32, xstride int, out *float32)
+TEXT ·dot7BF16AVX512(SB), NOSPLIT, $0-56
+	ROWS2X8(W8_BF16, W8Z_BF16, 2, FMA7ROWS)
+
+// func dot8F32AVX512(w *byte, stride, rows, n int, x *float32, xstride int, out *float32)
+TEXT ·dot8F32AVX512(SB), NOSPLIT, $0-56
+	ROWS2X8(W8_F32, W8Z_F32, 4, FMA8ROWS)
+
+// func dot8F16AVX512(w *byte, stride, rows, n int, x *float32, xstride int, out *float32)
+TEXT ·dot8F16AVX512(SB), NOSPLIT, $0-56
+	ROWS2X8(W8_F16, W8Z_F16, 2, FMA8ROWS)
+
+// func dot8BF16AVX512(w *byte, stride, rows, n int, x *float32, xstride int, out *float32)
+TEXT ·dot8BF16AVX512(SB), NOSPLIT, $0-56
+	ROWS2X8(W8_BF16, W8Z_BF16, 2, FMA8ROWS)
