@@ -151,9 +151,10 @@ func (ws *Workspace) multiplyK(worker, lo, hi int) {
 		k := min(K, n-i0)
 		ws.w.DotRowsK(lo, hi, ws.xk[i0*cols:(i0+K)*cols], cols, k, sc.outK)
 		for c := 0; c < k; c++ {
-			o := ws.out[ws.rows[i0+c]*ws.outStride:]
-			for j := lo; j < hi; j++ {
-				o[j] = sc.outK[K*(j-lo)+c]
+			base := ws.rows[i0+c] * ws.outStride
+			o, res := ws.out[base+lo:base+hi], sc.outK[c:]
+			for j := range o {
+				o[j] = res[K*j]
 			}
 		}
 	}

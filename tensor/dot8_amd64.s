@@ -38,23 +38,47 @@
 #define FMA7ROWS(F) FMA6ROWS(F); F((R13)(R8*2), Z6, Z14)
 #define FMA8ROWS(F) FMA7ROWS(F); F((R13)(R9*1), Z7, Z15)
 
-// HSUM8(Z, Y, X) leaves the sum of Z's 16 floats in X (clobbers Y19).
-#define HSUM8(Z, Y, X) \
-	VEXTRACTF64X4 $1, Z, Y19; \
-	VADDPS        Y19, Y, Y; \
-	VEXTRACTF32X4 $1, Y, X19; \
-	VADDPS        X19, X, X; \
-	VMOVHLPS      X, X, X19; \
-	VADDPS        X19, X, X; \
-	VMOVSHDUP     X, X19; \
-	VADDSS        X19, X, X
+// PAIRSUM(A, B, D, T): level one of the transposed reduction: per 128-bit
+// lane D = [a0+a2, b0+b2, a1+a3, b1+b3].
+#define PAIRSUM(A, B, D, T) \
+	VUNPCKLPS B, A, D; \
+	VUNPCKHPS B, A, T; \
+	VADDPS    T, D, D
 
-// STORE4(a, b, c, d, off): four sums to off(R12).
-#define STORE4(A, B, C, D, off) \
-	VINSERTPS $0x10, B, A, A; \
-	VINSERTPS $0x20, C, A, A; \
-	VINSERTPS $0x30, D, A, A; \
-	VMOVUPS   A, off(R12)
+// QUADSUM(X, Y, D, T): level two: per 128-bit lane D = the lane's partial
+// sums of the four vectors behind X and Y.
+#define QUADSUM(X, Y, D, T) \
+	VUNPCKLPD Y, X, D; \
+	VUNPCKHPD Y, X, T; \
+	VADDPS    T, D, D
+
+// LANESUM(P, Q, D, T): levels three and four: fold 128-bit lanes so that D
+// holds P's totals then Q's.
+#define LANESUM(P, Q, D, T) \
+	VSHUFF32X4 $0x88, Q, P, D; \
+	VSHUFF32X4 $0xdd, Q, P, T; \
+	VADDPS     T, D, D
+
+// REDUCE16 stores the sums of Z0-Z15, in that order, to (R12): sixteen
+// horizontal sums in one transposed reduction (45 instructions instead of
+// 16 separate reductions of 8 each).
+#define REDUCE16 \
+	PAIRSUM(Z0, Z1, Z16, Z17); \
+	PAIRSUM(Z2, Z3, Z18, Z19); \
+	PAIRSUM(Z4, Z5, Z20, Z21); \
+	PAIRSUM(Z6, Z7, Z22, Z23); \
+	PAIRSUM(Z8, Z9, Z24, Z25); \
+	PAIRSUM(Z10, Z11, Z26, Z27); \
+	PAIRSUM(Z12, Z13, Z28, Z29); \
+	PAIRSUM(Z14, Z15, Z30, Z31); \
+	QUADSUM(Z16, Z18, Z0, Z1); \
+	QUADSUM(Z20, Z22, Z2, Z3); \
+	QUADSUM(Z24, Z26, Z4, Z5); \
+	QUADSUM(Z28, Z30, Z6, Z7); \
+	LANESUM(Z0, Z2, Z8, Z9); \
+	LANESUM(Z4, Z6, Z10, Z11); \
+	LANESUM(Z8, Z10, Z12, Z13); \
+	VMOVUPS Z12, (R12)
 
 // PF is how far ahead of the weight pointers the loop prefetches: with
 // sixteen products per step the out-of-order window alone keeps too few
@@ -121,26 +145,7 @@ tail: \
 	LOADWZ(R11, Z17); \
 	FMAK(FMA2Z); \
 sum: \
-	HSUM8(Z0, Y0, X0); \
-	HSUM8(Z1, Y1, X1); \
-	HSUM8(Z2, Y2, X2); \
-	HSUM8(Z3, Y3, X3); \
-	HSUM8(Z4, Y4, X4); \
-	HSUM8(Z5, Y5, X5); \
-	HSUM8(Z6, Y6, X6); \
-	HSUM8(Z7, Y7, X7); \
-	HSUM8(Z8, Y8, X8); \
-	HSUM8(Z9, Y9, X9); \
-	HSUM8(Z10, Y10, X10); \
-	HSUM8(Z11, Y11, X11); \
-	HSUM8(Z12, Y12, X12); \
-	HSUM8(Z13, Y13, X13); \
-	HSUM8(Z14, Y14, X14); \
-	HSUM8(Z15, Y15, X15); \
-	STORE4(X0, X1, X2, X3, 0); \
-	STORE4(X4, X5, X6, X7, 16); \
-	STORE4(X8, X9, X10, X11, 32); \
-	STORE4(X12, X13, X14, X15, 48); \
+	REDUCE16; \
 	ADDQ $64, R12; \
 	MOVQ stride+8(FP), AX; \
 	LEAQ (R10)(AX*2), R10; \
