@@ -11,10 +11,12 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"time"
 
 	"github.com/d3-project/d3/depth"
 	"github.com/d3-project/d3/engine"
 	"github.com/d3-project/d3/model"
+	"github.com/d3-project/d3/parallel"
 	"github.com/d3-project/d3/sample"
 	"github.com/d3-project/d3/tensor"
 )
@@ -109,6 +111,17 @@ type Report struct {
 	WeightBytesSpeedup float64
 	// Draft sums the drafting statistics of the timed drafted runs.
 	Draft *engine.DraftStats
+
+	// Memory roofline of the decode test (when it ran): a full-depth step
+	// reads WeightBytesPerToken bytes of matrices; ReadBandwidth (GB/s) is
+	// a plain read of those same bytes with the same threads, timed after
+	// each decode repetition; DecodeBandwidthFraction is the median decode
+	// rate times WeightBytesPerToken over the median read rate. It
+	// compares engines across machines whose bandwidth differs (llama.cpp's
+	// reference 1B Q4_0 decode reads 25 of the 52.8 GB/s its machine has).
+	WeightBytesPerToken     float64
+	ReadBandwidth           *Stats
+	DecodeBandwidthFraction float64
 }
 
 // greedy is the cheapest sampler: decoding speed should not depend on it.
@@ -184,6 +197,7 @@ func Run(ctx context.Context, e *engine.Engine, cfg Config) (*Report, error) {
 		return res.DecodeTokensPerSecond(), res.Layers[1:], nil
 	}
 
+	reader := newWeightReader(m)
 	if !cfg.NoWarmup {
 		if cfg.Prompt > 0 {
 			if _, err := prefillRun(min(cfg.Prompt, 32)); err != nil {
@@ -194,9 +208,10 @@ func Run(ctx context.Context, e *engine.Engine, cfg Config) (*Report, error) {
 			if _, _, err := decodeRun(min(cfg.Gen, 2), full); err != nil {
 				return nil, err
 			}
+			reader.read(e.Pool)
 		}
 	}
-	var pp, tg, tgD3 []float64
+	var pp, tg, tgD3, readGBs []float64
 	var layerSum, layerSteps int
 	for rep := range cfg.Reps {
 		if cfg.Prompt > 0 {
@@ -216,6 +231,7 @@ func Run(ctx context.Context, e *engine.Engine, cfg Config) (*Report, error) {
 		}
 		tg = append(tg, tps)
 		cfg.report("decode", rep, tps)
+		readGBs = append(readGBs, reader.read(e.Pool))
 		if cfg.D3() {
 			tps, layers, err := decodeRun(cfg.Gen, d3)
 			if err != nil {
@@ -237,6 +253,10 @@ func Run(ctx context.Context, e *engine.Engine, cfg Config) (*Report, error) {
 	if len(tg) > 0 {
 		s := Summarize(tg)
 		r.Decode = &s
+		bw := Summarize(readGBs)
+		r.ReadBandwidth = &bw
+		r.WeightBytesPerToken = weightBytes(m, nil, false)
+		r.DecodeBandwidthFraction = s.Median * r.WeightBytesPerToken / 1e9 / bw.Median
 	}
 	if len(tgD3) > 0 {
 		s := Summarize(tgD3)
@@ -274,30 +294,68 @@ func (c *Config) plan(i int) depth.Plan {
 	return nil
 }
 
-// weightBytes is the matrix bytes one decode step reads under plan: the LM
+// stepMatrices lists the matrices one decode step reads under plan: the LM
 // head, the layers that run, and the K/V projections of skipped layers when
 // they propagate.
-func weightBytes(m *model.Model, plan depth.Plan, propagate bool) float64 {
-	size := func(ms ...*tensor.Matrix) float64 {
-		var n float64
-		for _, x := range ms {
-			if x != nil {
-				n += float64(len(x.Data))
-			}
-		}
-		return n
-	}
-	b := size(m.Output)
+func stepMatrices(m *model.Model, plan depth.Plan, propagate bool) []*tensor.Matrix {
+	ms := []*tensor.Matrix{m.Output}
 	for l := range m.Layers {
 		L := &m.Layers[l]
 		switch {
 		case plan == nil || plan.Runs(l):
-			b += size(L.Wq, L.Wk, L.Wv, L.Wo, L.Gate, L.Up, L.Down)
+			ms = append(ms, L.Wq, L.Wk, L.Wv, L.Wo, L.Gate, L.Up, L.Down)
 		case propagate:
-			b += size(L.Wk, L.Wv)
+			ms = append(ms, L.Wk, L.Wv)
 		}
 	}
+	return slices.DeleteFunc(ms, func(x *tensor.Matrix) bool { return x == nil })
+}
+
+// weightBytes is the matrix bytes one decode step reads under plan.
+func weightBytes(m *model.Model, plan depth.Plan, propagate bool) float64 {
+	var b float64
+	for _, x := range stepMatrices(m, plan, propagate) {
+		b += float64(len(x.Data))
+	}
 	return b
+}
+
+// weightReader times a plain read of the bytes a full-depth decode step
+// reads, split across the pool like the matrix products are.
+type weightReader struct {
+	chunks [][]byte
+	bytes  float64
+	sums   []uint64 // one per worker, so the reads are not optimised away
+	readFn func(worker, lo, hi int)
+}
+
+func newWeightReader(m *model.Model) *weightReader {
+	const chunk = 1 << 20
+	r := &weightReader{}
+	for _, x := range stepMatrices(m, nil, false) {
+		for d := x.Data; len(d) > 0; {
+			n := min(chunk, len(d))
+			r.chunks = append(r.chunks, d[:n])
+			d = d[n:]
+		}
+		r.bytes += float64(len(x.Data))
+	}
+	r.readFn = func(worker, lo, hi int) {
+		for _, c := range r.chunks[lo:hi] {
+			r.sums[worker] += tensor.SumWords(c)
+		}
+	}
+	return r
+}
+
+// read streams the weights once and returns the rate in GB/s.
+func (r *weightReader) read(pool *parallel.Pool) float64 {
+	if len(r.sums) < pool.Workers() {
+		r.sums = make([]uint64, pool.Workers())
+	}
+	start := time.Now()
+	pool.For(len(r.chunks), 1, r.readFn)
+	return r.bytes / time.Since(start).Seconds() / 1e9
 }
 
 func (c *Config) report(what string, rep int, tps float64) {

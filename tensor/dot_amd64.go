@@ -171,3 +171,6 @@ func dotQ4_KAVX2(w *byte, stride, rows, nsb int, q *int8, d, m *float32, out *fl
 
 //go:noescape
 func dotQ6_KAVX2(w *byte, stride, rows, nsb int, q *int8, d, s *float32, out *float32)
+
+//go:noescape
+func sumWordsAVX2(p *byte, n int) uint64

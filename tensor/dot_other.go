@@ -127,3 +127,5 @@ func dotQ4_KAVX2(w *byte, stride, rows, nsb int, q *int8, d, m *float32, out *fl
 func dotQ6_KAVX2(w *byte, stride, rows, nsb int, q *int8, d, s *float32, out *float32) {
 	panic("unreachable")
 }
+
+func sumWordsAVX2(p *byte, n int) uint64 { panic("unreachable") }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 
 	"github.com/d3-project/d3/bench"
@@ -57,7 +58,15 @@ type benchJSON struct {
 	DecodeSamples    []float64 `json:"decode_samples"`
 
 	PeakRSSBytes int64 `json:"peak_rss_bytes"`
-	KVCacheBytes int64 `json:"kv_cache_bytes"`
+
+	// Memory roofline of the decode test (see bench.Report).
+	WeightBytesPerToken     *float64  `json:"weight_bytes_per_token,omitempty"`
+	ReadGBPerS              *float64  `json:"weight_read_gb_per_s,omitempty"`
+	ReadGBPerSMedian        *float64  `json:"weight_read_gb_per_s_median,omitempty"`
+	ReadSamples             []float64 `json:"weight_read_samples,omitempty"`
+	DecodeGBPerS            *float64  `json:"decode_gb_per_s,omitempty"` // median decode rate × bytes per token
+	DecodeBandwidthFraction *float64  `json:"decode_bandwidth_fraction,omitempty"`
+	KVCacheBytes            int64     `json:"kv_cache_bytes"`
 
 	// Present with a D³ schedule.
 	D3                    *depth.Schedule    `json:"d3_schedule,omitempty"`
@@ -85,6 +94,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	seed := fs.Uint64("seed", 0, "seed of the random prompt tokens")
 	noWarmup := fs.Bool("no-warmup", false, "skip the untimed warm-up run")
 	jsonOut := fs.Bool("json", false, "print one JSON object")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the timed runs to `FILE` (go tool pprof)")
 	var d3 d3Flags
 	d3.register(fs)
 	pos, err := parseInterspersed(fs, args)
@@ -136,6 +146,17 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("--cpuprofile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	rep, err := bench.Run(ctx, e, cfg)
 	if err != nil {
 		return err
@@ -154,6 +175,10 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	}
 	if s := rep.Decode; s != nil {
 		out.DecodeTPS, out.DecodeTPSStddev, out.DecodeTPSMedian, out.DecodeSamples = &s.Mean, &s.Stddev, &s.Median, s.Samples
+		bw := rep.ReadBandwidth
+		decodeGBs := s.Median * rep.WeightBytesPerToken / 1e9
+		out.WeightBytesPerToken, out.ReadGBPerS, out.ReadGBPerSMedian, out.ReadSamples = &rep.WeightBytesPerToken, &bw.Mean, &bw.Median, bw.Samples
+		out.DecodeGBPerS, out.DecodeBandwidthFraction = &decodeGBs, &rep.DecodeBandwidthFraction
 	}
 	if s := rep.D3Decode; s != nil {
 		if planner != nil {
@@ -198,6 +223,10 @@ func printBench(w io.Writer, out *benchJSON, rep *bench.Report, layerPlan bool) 
 		}
 		fmt.Fprintf(w, "D³:       %s: %.2f mean layers of %d, layer speed-up %.3f×, weight-bytes bound %.3f×, measured %.3f× (medians %.3f×)\n",
 			what, rep.MeanLayers, out.Layers, rep.LayerSpeedup, rep.WeightBytesSpeedup, rep.MeasuredSpeedup, rep.MeasuredSpeedupMedian)
+	}
+	if out.DecodeBandwidthFraction != nil {
+		fmt.Fprintf(w, "memory:   decode reads %s of weights per token: %.2f GB/s at the median, %.0f%% of a plain read of them (%.2f GB/s, median)\n",
+			mib(int64(*out.WeightBytesPerToken)), *out.DecodeGBPerS, 100**out.DecodeBandwidthFraction, *out.ReadGBPerSMedian)
 	}
 	fmt.Fprintf(w, "peak RSS: %s (model %s, KV cache %s)\n", mib(out.PeakRSSBytes), mib(out.FileBytes), mib(out.KVCacheBytes))
 }

@@ -58,6 +58,23 @@ func TestBenchJSON(t *testing.T) {
 	if v, want := num("weight_bytes_speedup"), (16*layer+head)/(7.5*layer+head); math.Abs(v-want) > 1e-9*want {
 		t.Errorf("weight_bytes_speedup = %v, want %v", v, want)
 	}
+	// The memory roofline: a full-depth step reads every layer and the head.
+	if v, want := num("weight_bytes_per_token"), 16*layer+head; v != want {
+		t.Errorf("weight_bytes_per_token = %v, want %v", v, want)
+	}
+	read, decode := num("weight_read_gb_per_s_median"), num("decode_gb_per_s")
+	if !(read > 0) || !(decode > 0) {
+		t.Errorf("weight_read_gb_per_s_median = %v, decode_gb_per_s = %v, want > 0", read, decode)
+	}
+	if v := num("decode_bandwidth_fraction"); math.Abs(v-decode/read) > 1e-9*v {
+		t.Errorf("decode_bandwidth_fraction = %v, want %v / %v", v, decode, read)
+	}
+	if v, want := decode, num("decode_tokens_per_s_median")*(16*layer+head)/1e9; math.Abs(v-want) > 1e-9*want {
+		t.Errorf("decode_gb_per_s = %v, want %v", v, want)
+	}
+	if s, _ := r["weight_read_samples"].([]any); len(s) != 2 {
+		t.Errorf("weight_read_samples = %v, want 2 samples", r["weight_read_samples"])
+	}
 	if v := num("file_bytes"); v != float64(len(defaultmodel.GGUF)) {
 		t.Errorf("file_bytes = %v, want %d", v, len(defaultmodel.GGUF))
 	}
