@@ -83,7 +83,7 @@
 // PF is how far ahead of the weight pointers the loop prefetches: with
 // sixteen products per step the out-of-order window alone keeps too few
 // misses in flight to stream the weights at memory speed.
-#define PF 768
+#define PF 4096
 
 // ROWS2X8(LOADW, LOADWZ, ESZ, FMAK): rows is even; the two rows of a pair are
 // at R10 and R10+stride.
