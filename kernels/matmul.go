@@ -62,7 +62,7 @@ const (
 	// The float types go through DotRowsK below this many rows (their
 	// matrix-matrix kernel pads to 16 and repacks every weight row it
 	// touches, which a few rows do not pay back).
-	minGemmFRows = 17
+	minGemmFRows = 64
 )
 
 // MatMul computes out[r*outStride : +W.Rows] = W · in[r*inStride : +W.Cols]

@@ -14,6 +14,9 @@
 // caller adds the rest).
 
 // HSUM8 leaves the sum of the 8 floats of Y0 in X0 (clobbers X9).
+// The row loops prefetch 4 KiB ahead of the weights, as the AVX-512
+// kernels do (see PFD in dotq_amd64.s).
+
 #define HSUM8 \
 	VEXTRACTF128 $1, Y0, X9; \
 	VADDPS       X9, X0, X0; \
@@ -43,6 +46,7 @@ row: \
 loop32: \
 	CMPQ CX, $32; \
 	JLT  loop8; \
+	PREFETCHT0 4096(SI); \
 	LOAD(0, Y4); \
 	LOAD(8*ESZ, Y5); \
 	LOAD(16*ESZ, Y6); \
@@ -135,6 +139,7 @@ row: \
 loop2: \
 	CMPQ CX, $2; \
 	JLT  loop1; \
+	PREFETCHT0 4096(SI); \
 	BLOCK(0, 0, 0, Y0); \
 	BLOCK(BLK, 32, 4, Y10); \
 	ADDQ $(2*BLK), SI; \
@@ -261,6 +266,9 @@ k4row:
 	VXORPS Y11, Y11, Y11
 
 k4sb:
+	PREFETCHT0 4096(SI)
+	PREFETCHT0 4160(SI)
+	PREFETCHT0 4224(SI)
 	// Scales and minimums as in dotQ4_KAVX512.
 	MOVL 4(SI), AX
 	MOVL 8(SI), CX
@@ -349,6 +357,10 @@ k6row:
 	VXORPS Y11, Y11, Y11
 
 k6sb:
+	PREFETCHT0 4096(SI)
+	PREFETCHT0 4160(SI)
+	PREFETCHT0 4224(SI)
+	PREFETCHT0 4288(SI)
 	// Y6 = d·sc_a·dx_(a/2) for the 8 sub-blocks a of a half; the -32
 	// offset becomes Y11 += Y6·S.
 	VPBROADCASTW 208(SI), X4
