@@ -28,6 +28,26 @@ type Engine struct {
 
 	autoMu sync.Mutex
 	auto   map[depth.Schedule]*autoStats
+
+	// states recycles forward-pass states between calls: one sized for a
+	// 1B model's prefill chunk holds about 26 MB of buffers, too much to
+	// allocate (and collect) per request.
+	states sync.Pool
+}
+
+// state returns a forward-pass state for batches of up to rows rows.
+func (e *Engine) state(rows int) *model.State {
+	if st, ok := e.states.Get().(*model.State); ok && st.MaxRows() >= rows {
+		return st
+	}
+	return model.NewState(e.Model, e.Pool, rows)
+}
+
+// release hands st back for the next call; the caller must not use it (or
+// logits it returned) afterwards.
+func (e *Engine) release(st *model.State) {
+	st.Hook = nil
+	e.states.Put(st)
 }
 
 // autoStats returns the auto-draft statistics shared by every generation
@@ -150,7 +170,8 @@ var ErrPromptTooLong = errors.New("prompt does not fit in the context")
 // emitting text that a stop string later removes); an error from it stops
 // generation and is returned. ctx cancels between steps.
 func (e *Engine) Generate(ctx context.Context, prompt []int, opt Options, onText func(string) error) (*Result, error) {
-	st := model.NewState(e.Model, e.Pool, max(DefaultPrefillChunk, opt.maxRows()))
+	st := e.state(max(DefaultPrefillChunk, opt.maxRows()))
+	defer e.release(st)
 	g, err := e.newGen(prompt, opt, model.NewCache(&e.Model.Config, e.Ctx))
 	if err != nil {
 		return nil, err
@@ -211,8 +232,10 @@ func (e *Engine) GenerateEach(ctx context.Context, prompts [][]int, opt Options,
 	if len(prompts) == 0 {
 		return results, nil
 	}
-	prefillState := model.NewState(e.Model, e.Pool, DefaultPrefillChunk)
-	st := model.NewState(e.Model, e.Pool, rows*opt.maxRows())
+	prefillState := e.state(DefaultPrefillChunk)
+	defer e.release(prefillState)
+	st := e.state(rows * opt.maxRows())
+	defer e.release(st)
 	caches := make([]*model.Cache, rows)
 	for i := range caches {
 		caches[i] = model.NewCache(&e.Model.Config, e.Ctx)
