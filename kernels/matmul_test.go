@@ -71,7 +71,7 @@ func TestMatMul(t *testing.T) {
 				w[j] = make([]float32, cols)
 				m.DequantRow(j, w[j])
 			}
-			for _, nrows := range []int{1, 2, 3, 17, 40} {
+			for _, nrows := range []int{1, 2, 3, 9, 17, 40, 70} {
 				const inStride, outStride = 800 + 256, 211
 				total := 2*nrows + 1
 				in := make([]float32, total*inStride)
