@@ -1,38 +1,28 @@
 package kernels
 
 import (
-	"os"
-
 	"golang.org/x/sys/cpu"
+
+	"github.com/d3-project/d3/internal/cpufeat"
 )
 
 // level is the widest instruction set the float vector kernels may use.
 // The assembly needs AVX2+FMA for the 256-bit path and AVX-512F for the
 // 512-bit one (masked loads handle the tails, so no scalar epilogue).
-type level int
+type level = cpufeat.Level
 
 const (
-	levelGeneric level = iota // pure Go
-	levelAVX2                 // AVX2 + FMA, 256-bit
-	levelAVX512               // AVX-512F, 512-bit
+	levelGeneric = cpufeat.Generic // pure Go
+	levelAVX2    = cpufeat.AVX2    // AVX2 + FMA, 256-bit
+	levelAVX512  = cpufeat.AVX512  // AVX-512F, 512-bit
 )
 
-// hostLevel is what the CPU (and OS) supports, capped by $D3_SIMD (off,
-// avx2, avx512: see package tensor); simd is what the kernels use.
+// hostLevel is what the CPU (and OS) supports, capped by $D3_SIMD; simd is
+// what the kernels use.
 var (
-	hostLevel = min(detectLevel(), envLevel(os.Getenv("D3_SIMD")))
+	hostLevel = min(detectLevel(), cpufeat.Cap())
 	simd      = hostLevel
 )
-
-func envLevel(v string) level {
-	switch v {
-	case "off", "generic", "none":
-		return levelGeneric
-	case "avx2":
-		return levelAVX2
-	}
-	return levelAVX512
-}
 
 func detectLevel() level {
 	switch {

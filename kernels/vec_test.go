@@ -16,10 +16,6 @@ func levels() []level {
 	return ls
 }
 
-func (l level) String() string {
-	return [...]string{"generic", "avx2", "avx512"}[l]
-}
-
 // withLevel runs f with the kernels restricted to l.
 func withLevel(t testing.TB, l level, f func()) {
 	prev := setLevel(l)

@@ -1,48 +1,31 @@
 package tensor
 
 import (
-	"os"
-
 	"golang.org/x/sys/cpu"
+
+	"github.com/d3-project/d3/internal/cpufeat"
 )
 
 // level is the widest instruction set the weight kernels may use.
-type level int
+type level = cpufeat.Level
 
 const (
 	// levelGeneric is pure Go.
-	levelGeneric level = iota
+	levelGeneric = cpufeat.Generic
 	// levelAVX2 (with FMA and F16C) runs the row kernels on 256-bit
 	// vectors, the integer ones with VPMADDUBSW/VPMADDWD.
-	levelAVX2
+	levelAVX2 = cpufeat.AVX2
 	// levelAVX512 adds AVX-512 F/BW/VL and VNNI: 512-bit row kernels with
 	// VPDPBUSD, the matrix-matrix kernels and the activation quantizer.
-	levelAVX512
+	levelAVX512 = cpufeat.AVX512
 )
-
-func (l level) String() string {
-	return [...]string{"generic", "avx2", "avx512"}[l]
-}
 
 // hostLevel is what the CPU and OS support (capped by $D3_SIMD); simd is
 // what the kernels use.
 var (
-	hostLevel = min(detectLevel(), envLevel(os.Getenv("D3_SIMD")))
+	hostLevel = min(detectLevel(), cpufeat.Cap())
 	simd      = hostLevel
 )
-
-// envLevel reads a cap on the kernel level from the environment, so whole
-// test suites (or a suspicious result) can run on the narrower paths:
-// D3_SIMD=off (pure Go), avx2, or avx512 / unset (no cap).
-func envLevel(v string) level {
-	switch v {
-	case "off", "generic", "none":
-		return levelGeneric
-	case "avx2":
-		return levelAVX2
-	}
-	return levelAVX512
-}
 
 func detectLevel() level {
 	x := &cpu.X86
