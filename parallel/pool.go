@@ -47,10 +47,12 @@ type slot struct {
 	_      [64]byte // keep neighbouring slots off each other's cache line
 }
 
-// New starts a pool of n workers; n <= 0 means runtime.NumCPU().
+// New starts a pool of n workers; n <= 0 means one per CPU the process may
+// use (runtime.GOMAXPROCS, which follows a container's CPU limit, unlike
+// runtime.NumCPU).
 func New(n int) *Pool {
 	if n <= 0 {
-		n = runtime.NumCPU()
+		n = runtime.GOMAXPROCS(0)
 	}
 	p := &Pool{
 		workers: n,
