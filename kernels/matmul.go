@@ -58,7 +58,12 @@ const (
 	weightBlockBytes   = 24 << 10 // weight rows revisited per activation row stay in L1
 	// From this many activation rows on, types with a matrix-matrix
 	// kernel use it (one pass over the weights for 16 rows at a time).
-	minGemmRows = 3
+	// Fewer rows run one by one through the single-row kernel, so each
+	// row's product has the bits of a single-row step: a drafting round's
+	// verify pass (up to 8 drafts + 1) then reproduces plain decoding
+	// exactly. Up to 6 rows this is also as fast as the tiles (which pad
+	// to 16); at 9 it costs about 1.5x.
+	minGemmRows = 10
 	// The float types go through DotRowsK below this many rows (their
 	// matrix-matrix kernel pads to 16 and repacks every weight row it
 	// touches, which a few rows do not pay back).

@@ -80,14 +80,37 @@
 	LANESUM(Z8, Z10, Z12, Z13); \
 	VMOVUPS Z12, (R12)
 
+// ONESUM(Z, T) leaves in Z's element 0 the sum of its 16 floats in the
+// order REDUCE16 adds each vector's (within each 128-bit lane
+// (e0+e2)+(e1+e3), then lanes (L0+L1)+(L2+L3)); float addition commutes,
+// so the result is bit-identical to REDUCE16's for that vector.
+#define ONESUM(Z, T) \
+	VPERMILPS  $0x4e, Z, T; \
+	VADDPS     T, Z, Z; \
+	VPERMILPS  $0xb1, Z, T; \
+	VADDPS     T, Z, Z; \
+	VSHUFF32X4 $0xb1, Z, Z, T; \
+	VADDPS     T, Z, Z; \
+	VSHUFF32X4 $0x4e, Z, Z, T; \
+	VADDPS     T, Z, Z
+
+// PAIRSUM1 stores the two rows' sums of a single activation row (Z0, Z8)
+// to (R12) and 4(R12).
+#define PAIRSUM1 \
+	ONESUM(Z0, Z16); \
+	ONESUM(Z8, Z17); \
+	VMOVSS X0, (R12); \
+	VMOVSS X8, 4(R12)
+
 // PF is how far ahead of the weight pointers the loop prefetches: with
 // sixteen products per step the out-of-order window alone keeps too few
 // misses in flight to stream the weights at memory speed.
 #define PF 4096
 
-// ROWS2X8(LOADW, LOADWZ, ESZ, FMAK): rows is even; the two rows of a pair are
+// ROWS2X8(LOADW, LOADWZ, ESZ, FMAK, SUM, OSTEP): rows is even; SUM stores
+// a pair's results and OSTEP is the bytes it stores; the two rows of a pair are
 // at R10 and R10+stride.
-#define ROWS2X8(LOADW, LOADWZ, ESZ, FMAK) \
+#define ROWS2X8(LOADW, LOADWZ, ESZ, FMAK, SUM, OSTEP) \
 	MOVQ w+0(FP), R10; \
 	MOVQ out+48(FP), R12; \
 	MOVQ xstride+40(FP), R8; \
@@ -145,8 +168,8 @@ tail: \
 	LOADWZ(R11, Z17); \
 	FMAK(FMA2Z); \
 sum: \
-	REDUCE16; \
-	ADDQ $64, R12; \
+	SUM; \
+	ADDQ $OSTEP, R12; \
 	MOVQ stride+8(FP), AX; \
 	LEAQ (R10)(AX*2), R10; \
 	SUBQ $2, rows+16(FP); \
@@ -157,96 +180,112 @@ done: \
 
 // func dot1F32AVX512(w *byte, stride, rows, n int, x *float32, xstride int, out *float32)
 TEXT ·dot1F32AVX512(SB), NOSPLIT, $0-56
-	ROWS2X8(W8_F32, W8Z_F32, 4, FMA1ROWS)
+	ROWS2X8(W8_F32, W8Z_F32, 4, FMA1ROWS, REDUCE16, 64)
 
 // func dot1F16AVX512(w *byte, stride, rows, n int, x *float32, xstride int, out *float32)
 TEXT ·dot1F16AVX512(SB), NOSPLIT, $0-56
-	ROWS2X8(W8_F16, W8Z_F16, 2, FMA1ROWS)
+	ROWS2X8(W8_F16, W8Z_F16, 2, FMA1ROWS, REDUCE16, 64)
 
 // func dot1BF16AVX512(w *byte, stride, rows, n int, x *float32, xstride int, out *float32)
 TEXT ·dot1BF16AVX512(SB), NOSPLIT, $0-56
-	ROWS2X8(W8_BF16, W8Z_BF16, 2, FMA1ROWS)
+	ROWS2X8(W8_BF16, W8Z_BF16, 2, FMA1ROWS, REDUCE16, 64)
 
 // func dot2F32AVX512(w *byte, stride, rows, n int, x *float32, xstride int, out *float32)
 TEXT ·dot2F32AVX512(SB), NOSPLIT, $0-56
-	ROWS2X8(W8_F32, W8Z_F32, 4, FMA2ROWS)
+	ROWS2X8(W8_F32, W8Z_F32, 4, FMA2ROWS, REDUCE16, 64)
 
 // func dot2F16AVX512(w *byte, stride, rows, n int, x *float32, xstride int, out *float32)
 TEXT ·dot2F16AVX512(SB), NOSPLIT, $0-56
-	ROWS2X8(W8_F16, W8Z_F16, 2, FMA2ROWS)
+	ROWS2X8(W8_F16, W8Z_F16, 2, FMA2ROWS, REDUCE16, 64)
 
 // func dot2BF16AVX512(w *byte, stride, rows, n int, x *float32, xstride int, out *float32)
 TEXT ·dot2BF16AVX512(SB), NOSPLIT, $0-56
-	ROWS2X8(W8_BF16, W8Z_BF16, 2, FMA2ROWS)
+	ROWS2X8(W8_BF16, W8Z_BF16, 2, FMA2ROWS, REDUCE16, 64)
 
 // func dot3F32AVX512(w *byte, stride, rows, n int, x *float32, xstride int, out *float32)
 TEXT ·dot3F32AVX512(SB), NOSPLIT, $0-56
-	ROWS2X8(W8_F32, W8Z_F32, 4, FMA3ROWS)
+	ROWS2X8(W8_F32, W8Z_F32, 4, FMA3ROWS, REDUCE16, 64)
 
 // func dot3F16AVX512(w *byte, stride, rows, n int, x *float32, xstride int, out *float32)
 TEXT ·dot3F16AVX512(SB), NOSPLIT, $0-56
-	ROWS2X8(W8_F16, W8Z_F16, 2, FMA3ROWS)
+	ROWS2X8(W8_F16, W8Z_F16, 2, FMA3ROWS, REDUCE16, 64)
 
 // func dot3BF16AVX512(w *byte, stride, rows, n int, x *float32, xstride int, out *float32)
 TEXT ·dot3BF16AVX512(SB), NOSPLIT, $0-56
-	ROWS2X8(W8_BF16, W8Z_BF16, 2, FMA3ROWS)
+	ROWS2X8(W8_BF16, W8Z_BF16, 2, FMA3ROWS, REDUCE16, 64)
 
 // func dot4F32AVX512(w *byte, stride, rows, n int, x *float32, xstride int, out *float32)
 TEXT ·dot4F32AVX512(SB), NOSPLIT, $0-56
-	ROWS2X8(W8_F32, W8Z_F32, 4, FMA4ROWS)
+	ROWS2X8(W8_F32, W8Z_F32, 4, FMA4ROWS, REDUCE16, 64)
 
 // func dot4F16AVX512(w *byte, stride, rows, n int, x *float32, xstride int, out *float32)
 TEXT ·dot4F16AVX512(SB), NOSPLIT, $0-56
-	ROWS2X8(W8_F16, W8Z_F16, 2, FMA4ROWS)
+	ROWS2X8(W8_F16, W8Z_F16, 2, FMA4ROWS, REDUCE16, 64)
 
 // func dot4BF16AVX512(w *byte, stride, rows, n int, x *float32, xstride int, out *float32)
 TEXT ·dot4BF16AVX512(SB), NOSPLIT, $0-56
-	ROWS2X8(W8_BF16, W8Z_BF16, 2, FMA4ROWS)
+	ROWS2X8(W8_BF16, W8Z_BF16, 2, FMA4ROWS, REDUCE16, 64)
 
 // func dot5F32AVX512(w *byte, stride, rows, n int, x *float32, xstride int, out *float32)
 TEXT ·dot5F32AVX512(SB), NOSPLIT, $0-56
-	ROWS2X8(W8_F32, W8Z_F32, 4, FMA5ROWS)
+	ROWS2X8(W8_F32, W8Z_F32, 4, FMA5ROWS, REDUCE16, 64)
 
 // func dot5F16AVX512(w *byte, stride, rows, n int, x *float32, xstride int, out *float32)
 TEXT ·dot5F16AVX512(SB), NOSPLIT, $0-56
-	ROWS2X8(W8_F16, W8Z_F16, 2, FMA5ROWS)
+	ROWS2X8(W8_F16, W8Z_F16, 2, FMA5ROWS, REDUCE16, 64)
 
 // func dot5BF16AVX512(w *byte, stride, rows, n int, x *float32, xstride int, out *float32)
 TEXT ·dot5BF16AVX512(SB), NOSPLIT, $0-56
-	ROWS2X8(W8_BF16, W8Z_BF16, 2, FMA5ROWS)
+	ROWS2X8(W8_BF16, W8Z_BF16, 2, FMA5ROWS, REDUCE16, 64)
 
 // func dot6F32AVX512(w *byte, stride, rows, n int, x *float32, xstride int, out *float32)
 TEXT ·dot6F32AVX512(SB), NOSPLIT, $0-56
-	ROWS2X8(W8_F32, W8Z_F32, 4, FMA6ROWS)
+	ROWS2X8(W8_F32, W8Z_F32, 4, FMA6ROWS, REDUCE16, 64)
 
 // func dot6F16AVX512(w *byte, stride, rows, n int, x *float32, xstride int, out *float32)
 TEXT ·dot6F16AVX512(SB), NOSPLIT, $0-56
-	ROWS2X8(W8_F16, W8Z_F16, 2, FMA6ROWS)
+	ROWS2X8(W8_F16, W8Z_F16, 2, FMA6ROWS, REDUCE16, 64)
 
 // func dot6BF16AVX512(w *byte, stride, rows, n int, x *float32, xstride int, out *float32)
 TEXT ·dot6BF16AVX512(SB), NOSPLIT, $0-56
-	ROWS2X8(W8_BF16, W8Z_BF16, 2, FMA6ROWS)
+	ROWS2X8(W8_BF16, W8Z_BF16, 2, FMA6ROWS, REDUCE16, 64)
 
 // func dot7F32AVX512(w *byte, stride, rows, n int, x *float32, xstride int, out *float32)
 TEXT ·dot7F32AVX512(SB), NOSPLIT, $0-56
-	ROWS2X8(W8_F32, W8Z_F32, 4, FMA7ROWS)
+	ROWS2X8(W8_F32, W8Z_F32, 4, FMA7ROWS, REDUCE16, 64)
 
 // func dot7F16AVX512(w *byte, stride, rows, n int, x *float32, xstride int, out *float32)
 TEXT ·dot7F16AVX512(SB), NOSPLIT, $0-56
-	ROWS2X8(W8_F16, W8Z_F16, 2, FMA7ROWS)
+	ROWS2X8(W8_F16, W8Z_F16, 2, FMA7ROWS, REDUCE16, 64)
 
 // func dot7BF16AVX512(w *byte, stride, rows, n int, x *float32, xstride int, out *float32)
 TEXT ·dot7BF16AVX512(SB), NOSPLIT, $0-56
-	ROWS2X8(W8_BF16, W8Z_BF16, 2, FMA7ROWS)
+	ROWS2X8(W8_BF16, W8Z_BF16, 2, FMA7ROWS, REDUCE16, 64)
 
 // func dot8F32AVX512(w *byte, stride, rows, n int, x *float32, xstride int, out *float32)
 TEXT ·dot8F32AVX512(SB), NOSPLIT, $0-56
-	ROWS2X8(W8_F32, W8Z_F32, 4, FMA8ROWS)
+	ROWS2X8(W8_F32, W8Z_F32, 4, FMA8ROWS, REDUCE16, 64)
 
 // func dot8F16AVX512(w *byte, stride, rows, n int, x *float32, xstride int, out *float32)
 TEXT ·dot8F16AVX512(SB), NOSPLIT, $0-56
-	ROWS2X8(W8_F16, W8Z_F16, 2, FMA8ROWS)
+	ROWS2X8(W8_F16, W8Z_F16, 2, FMA8ROWS, REDUCE16, 64)
 
 // func dot8BF16AVX512(w *byte, stride, rows, n int, x *float32, xstride int, out *float32)
 TEXT ·dot8BF16AVX512(SB), NOSPLIT, $0-56
-	ROWS2X8(W8_BF16, W8Z_BF16, 2, FMA8ROWS)
+	ROWS2X8(W8_BF16, W8Z_BF16, 2, FMA8ROWS, REDUCE16, 64)
+
+// Single activation row, results straight to out[row]: the same products
+// and summation order as dot1 (lane 0 of DotRowsK), so one-row and
+// batched products agree bit for bit.
+
+// func dotPairF32AVX512(w *byte, stride, rows, n int, x *float32, xstride int, out *float32)
+TEXT ·dotPairF32AVX512(SB), NOSPLIT, $0-56
+	ROWS2X8(W8_F32, W8Z_F32, 4, FMA1ROWS, PAIRSUM1, 8)
+
+// func dotPairF16AVX512(w *byte, stride, rows, n int, x *float32, xstride int, out *float32)
+TEXT ·dotPairF16AVX512(SB), NOSPLIT, $0-56
+	ROWS2X8(W8_F16, W8Z_F16, 2, FMA1ROWS, PAIRSUM1, 8)
+
+// func dotPairBF16AVX512(w *byte, stride, rows, n int, x *float32, xstride int, out *float32)
+TEXT ·dotPairBF16AVX512(SB), NOSPLIT, $0-56
+	ROWS2X8(W8_BF16, W8Z_BF16, 2, FMA1ROWS, PAIRSUM1, 8)

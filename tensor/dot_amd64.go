@@ -9,15 +9,6 @@ const hasAsm = true
 // in 32-element blocks, nsb in 256-element super-blocks.
 
 //go:noescape
-func dotF32AVX512(w *byte, stride, rows, n int, x *float32, out *float32)
-
-//go:noescape
-func dotF16AVX512(w *byte, stride, rows, n int, x *float32, out *float32)
-
-//go:noescape
-func dotBF16AVX512(w *byte, stride, rows, n int, x *float32, out *float32)
-
-//go:noescape
 func dotQ8_0AVX512(w *byte, stride, rows, nb int, q *int8, d, m *float32, out *float32)
 
 //go:noescape
@@ -174,3 +165,15 @@ func dotQ6_KAVX2(w *byte, stride, rows, nsb int, q *int8, d, s *float32, out *fl
 
 //go:noescape
 func sumWordsAVX2(p *byte, n int) uint64
+
+// One-activation pair kernels (dot8_amd64.s): DotRowsK's k = 1 order, with
+// results stored straight to out[row]; rows is even.
+
+//go:noescape
+func dotPairF32AVX512(w *byte, stride, rows, n int, x *float32, xstride int, out *float32)
+
+//go:noescape
+func dotPairF16AVX512(w *byte, stride, rows, n int, x *float32, xstride int, out *float32)
+
+//go:noescape
+func dotPairBF16AVX512(w *byte, stride, rows, n int, x *float32, xstride int, out *float32)

@@ -8,9 +8,6 @@ func quantizeQ8AVX512(x *float32, q *int8, d, m, s *float32, nb int) {
 	panic("unreachable")
 }
 
-func dotF32AVX512(w *byte, stride, rows, n int, x *float32, out *float32)  { panic("unreachable") }
-func dotF16AVX512(w *byte, stride, rows, n int, x *float32, out *float32)  { panic("unreachable") }
-func dotBF16AVX512(w *byte, stride, rows, n int, x *float32, out *float32) { panic("unreachable") }
 func dotQ8_0AVX512(w *byte, stride, rows, nb int, q *int8, d, m *float32, out *float32) {
 	panic("unreachable")
 }
@@ -129,3 +126,13 @@ func dotQ6_KAVX2(w *byte, stride, rows, nsb int, q *int8, d, s *float32, out *fl
 }
 
 func sumWordsAVX2(p *byte, n int) uint64 { panic("unreachable") }
+
+func dotPairF32AVX512(w *byte, stride, rows, n int, x *float32, xs int, out *float32) {
+	panic("unreachable")
+}
+func dotPairF16AVX512(w *byte, stride, rows, n int, x *float32, xs int, out *float32) {
+	panic("unreachable")
+}
+func dotPairBF16AVX512(w *byte, stride, rows, n int, x *float32, xs int, out *float32) {
+	panic("unreachable")
+}

@@ -52,12 +52,8 @@ func (m *Matrix) DotRows(lo, hi int, a *Act, out []float32) {
 func (m *Matrix) dotRowsAVX512(rows []byte, n int, a *Act, out []float32) bool {
 	w, rb, o := &rows[0], m.RowBytes, &out[0]
 	switch m.Type {
-	case F32:
-		dotF32AVX512(w, rb, n, m.Cols, &a.F[0], o)
-	case F16:
-		dotF16AVX512(w, rb, n, m.Cols, &a.F[0], o)
-	case BF16:
-		dotBF16AVX512(w, rb, n, m.Cols, &a.F[0], o)
+	case F32, F16, BF16:
+		m.dotPairs(rows, n, a.F, out)
 	case Q8_0:
 		dotQ8_0AVX512(w, rb, n, m.Cols/32, &a.Q[0], &a.D[0], &a.M[0], o)
 	case Q4_0:
@@ -147,6 +143,29 @@ func (m *Matrix) DotRowsK(lo, hi int, x []float32, xstride, k int, out []float32
 		var tmp [2 * MaxDotK]float32
 		kernel(&m.Data[(hi-1)*rb], 0, 2, m.Cols, &x[0], 4*xstride, &tmp[0])
 		copy(out[MaxDotK*(n-1):], tmp[:MaxDotK])
+	}
+}
+
+// dotPairs is the one-activation kernel of the float types, in the
+// summation order DotRowsK gives every activation row: a row's product is
+// the same bits whether it is computed alone or in a batch (a drafting
+// round's verify pass must reproduce single-row decoding exactly).
+func (m *Matrix) dotPairs(rows []byte, n int, x []float32, out []float32) {
+	kernel := dotPairF32AVX512
+	switch m.Type {
+	case F16:
+		kernel = dotPairF16AVX512
+	case BF16:
+		kernel = dotPairBF16AVX512
+	}
+	rb := m.RowBytes
+	if even := n &^ 1; even > 0 {
+		kernel(&rows[0], rb, even, m.Cols, &x[0], 0, &out[0])
+	}
+	if n%2 == 1 {
+		var tmp [2]float32
+		kernel(&rows[(n-1)*rb], 0, 2, m.Cols, &x[0], 0, &tmp[0])
+		out[n-1] = tmp[0]
 	}
 }
 
