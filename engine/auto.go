@@ -182,7 +182,10 @@ func (c *autoChoice) next() (depth.Plan, int) {
 		}
 	}
 	if explore >= 0 {
-		c.cur, c.k = explore, DefaultDraftLength
+		// The shortest length: a probe only needs acceptance samples (the
+		// estimate is per draft), and on a model where drafting loses,
+		// probes are most of what auto costs.
+		c.cur, c.k = explore, autoLengths[0]
 		s.rounds++ // an exploration round counts even if it is never observed
 		return s.cands[explore].plan, c.k
 	}
@@ -194,7 +197,11 @@ func (c *autoChoice) next() (depth.Plan, int) {
 			}
 		}
 	}
-	if plain := 1 / s.tPlain.v; best < 0 || bestRate <= plain {
+	// Drafting must promise a clear gain: step times are measured at
+	// different moments, and on a shared machine a margin of a few percent
+	// is noise that would otherwise keep a losing setting running.
+	const margin = 1.05
+	if plain := 1 / s.tPlain.v; best < 0 || bestRate <= margin*plain {
 		// Drafting does not pay: decode plainly for a while, then probe.
 		c.cur = -1
 		c.plainLeft = c.backoff - 1
