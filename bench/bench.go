@@ -265,12 +265,11 @@ func Run(ctx context.Context, e *engine.Engine, cfg Config) (*Report, error) {
 		r.LayerSpeedup = float64(m.Config.NumLayers) / r.MeanLayers
 		r.MeasuredSpeedup = s.Mean / r.Decode.Mean
 		r.MeasuredSpeedupMedian = s.Median / r.Decode.Median
-		var full, ran float64
+		var ran float64
 		for i := 1; i <= cfg.Gen; i++ {
-			full += weightBytes(m, nil, false)
 			ran += weightBytes(m, cfg.plan(i), cfg.Propagate)
 		}
-		r.WeightBytesSpeedup = full / ran
+		r.WeightBytesSpeedup = float64(cfg.Gen) * r.WeightBytesPerToken / ran
 		if cfg.Draft.Kind != engine.DraftOff {
 			drafts.Finish()
 			r.Draft = &drafts
