@@ -5,47 +5,66 @@ import (
 	"github.com/d3-project/d3/tensor"
 )
 
+// Product is one weight matrix of a MatMuls call and where its results go:
+// Out[r*OutStride : +W.Rows] for activation row r.
+type Product struct {
+	W         *tensor.Matrix
+	Out       []float32
+	OutStride int
+}
+
 // Workspace is what MatMul reuses from call to call: the activation rows
-// prepared (quantized, for the integer kernels) for the weight type, and
-// the arguments of the call in progress, which the worker functions read.
-// The worker functions are bound once, so a call allocates nothing. A
-// Workspace serves one caller at a time.
+// prepared for the weight type (gathered and padded for the packed float
+// kernels, quantized for the integer ones), and the arguments of the call
+// in progress, which the worker functions read. The worker functions are
+// bound once, so a call allocates nothing. A Workspace serves one caller
+// at a time.
 type Workspace struct {
 	acts    []tensor.Act
 	tiles   tensor.Tiles
-	ftiles  tensor.FTiles
-	xk      []float32       // activation rows side by side for DotRowsK
+	xk      []float32       // activation rows for the packed kernels, when in cannot be used as it is
+	yk      []float32       // packed results for scattered output rows
 	workers []workerScratch // indexed by the pool's worker number
+	one     [1]Product
 
-	w         *tensor.Matrix
-	in, out   []float32
-	inStride  int
-	outStride int
-	rows      []int
+	prods    []Product
+	start    []int // prods[i] covers work units [start[i], start[i+1])
+	in       []float32
+	inStride int
+	rows     []int
 
-	prepareFn, multiplyFn       func(worker, lo, hi int)
-	prepareTilesFn, mulTileFn   func(worker, lo, hi int)
-	prepareFTilesFn, mulFTileFn func(worker, lo, hi int)
+	// The packed path's activation rows: x[c*xstride:] for batch row c;
+	// direct means outputs go straight to Out (rows are consecutive).
+	x       []float32
+	xstride int
+	direct  bool
+
+	path                      matPath
+	prepareFn, runFn          func(worker, lo, hi int)
+	prepareTilesFn            func(worker, lo, hi int)
+	packedGroups, packedBlock int
 }
+
+type matPath int
+
+const (
+	pathRows   matPath = iota // single-row kernels, each activation row over an L1-sized block of weights
+	pathGemm                  // integer matrix-matrix tiles
+	pathPacked                // packed float kernels
+)
 
 // workerScratch is one worker's buffers for the matrix-matrix path.
 type workerScratch struct {
 	q     tensor.QAct
 	panel []byte
-	outK  []float32 // DotRowsK results of one weight block
-
-	fpanel, frow []float32 // MulFTiles
 }
 
 // NewWorkspace returns an empty workspace; buffers grow on first use.
 func NewWorkspace() *Workspace {
 	ws := &Workspace{}
 	ws.prepareFn = ws.prepare
-	ws.multiplyFn = ws.multiply
+	ws.runFn = ws.run
 	ws.prepareTilesFn = ws.prepareTiles
-	ws.mulTileFn = ws.mulTiles
-	ws.prepareFTilesFn = ws.prepareFTiles
-	ws.mulFTileFn = ws.mulFTiles
 	return ws
 }
 
@@ -56,29 +75,48 @@ const (
 	minTaskBytes       = 48 << 10
 	minParallelPrepare = 1 << 16
 	weightBlockBytes   = 24 << 10 // weight rows revisited per activation row stay in L1
-	// From this many activation rows on, types with a matrix-matrix
-	// kernel use it (one pass over the weights for 16 rows at a time).
-	// Fewer rows run one by one through the single-row kernel, so each
-	// row's product has the bits of a single-row step: a drafting round's
-	// verify pass (up to 8 drafts + 1) then reproduces plain decoding
-	// exactly. Up to 6 rows this is also as fast as the tiles (which pad
-	// to 16); at 9 it costs about 1.5x.
+	// The packed kernels take activation rows up to eight at a time; for
+	// more, a worker's weight tiles are revisited in blocks this big, so
+	// they come from L2 after the first group.
+	packedBlockBytes = 256 << 10
+	// From this many activation rows on, the integer types use their
+	// matrix-matrix kernel (one pass over the weights for 16 rows at a
+	// time). Fewer rows run one by one through the single-row kernel, so
+	// each row's product has the bits of a single-row step: a drafting
+	// round's verify pass (up to 8 drafts + 1) then reproduces plain
+	// decoding exactly. Up to 6 rows this is also as fast as the tiles
+	// (which pad to 16); at 9 it costs about 1.5x. (The float types'
+	// packed kernels are batch-invariant at every size.)
 	minGemmRows = 10
-	// The float types go through DotRowsK below this many rows (their
-	// matrix-matrix kernel pads to 16 and repacks every weight row it
-	// touches, which a few rows do not pay back).
-	minGemmFRows = 64
 )
 
 // MatMul computes out[r*outStride : +W.Rows] = W · in[r*inStride : +W.Cols]
 // for every activation row r in rows. Each activation row is first put in
-// the encoding W's kernels consume (float, or int8 blocks); then weight rows
-// are split across the pool, and each worker takes its rows in blocks small
-// enough to stay in L1 while every activation row passes over them.
+// the encoding W's kernels consume; then weight rows are split across the
+// pool.
 func MatMul(pool *parallel.Pool, w *tensor.Matrix, in []float32, inStride int, out []float32, outStride int, rows []int, ws *Workspace) {
+	ws.one[0] = Product{W: w, Out: out, OutStride: outStride}
+	MatMuls(pool, in, inStride, rows, ws, ws.one[:])
+}
+
+// MatMuls computes several products of the same activation rows (a
+// layer's Q, K and V projections, or its gate and up projections) in one
+// parallel loop, which hands work to the pool once instead of once per
+// matrix. The matrices must have the same Cols; if their types differ
+// (a quantized file may mix them) they run one after another.
+func MatMuls(pool *parallel.Pool, in []float32, inStride int, rows []int, ws *Workspace, prods []Product) {
 	n := len(rows)
-	if n == 0 {
+	if n == 0 || len(prods) == 0 {
 		return
+	}
+	w := prods[0].W
+	for _, p := range prods[1:] {
+		if p.W.Type != w.Type || p.W.Cols != w.Cols {
+			for i := range prods {
+				MatMuls(pool, in, inStride, rows, ws, prods[i:i+1])
+			}
+			return
+		}
 	}
 	if len(ws.acts) < n {
 		ws.acts = append(ws.acts, make([]tensor.Act, n-len(ws.acts))...)
@@ -86,81 +124,156 @@ func MatMul(pool *parallel.Pool, w *tensor.Matrix, in []float32, inStride int, o
 	if len(ws.workers) < pool.Workers() {
 		ws.workers = make([]workerScratch, pool.Workers())
 	}
-	ws.w, ws.in, ws.out, ws.inStride, ws.outStride, ws.rows = w, in, out, inStride, outStride, rows
-	if n >= minGemmRows && tensor.HasGemm(w.Type) {
-		ws.gemm(pool)
-		return
+	ws.prods, ws.in, ws.inStride, ws.rows = prods, in, inStride, rows
+	switch {
+	case tensor.HasPacked(w.Type):
+		ws.path = pathPacked
+		ws.preparePacked()
+	case n >= minGemmRows && tensor.HasGemm(w.Type):
+		ws.path = pathGemm
+		ws.tiles.Reset(n, w.Cols)
+		if n*w.Cols >= minParallelPrepare {
+			pool.For(n, 1, ws.prepareTilesFn)
+		} else {
+			ws.prepareTiles(0, 0, n)
+		}
+	default:
+		ws.path = pathRows
+		if n*w.Cols >= minParallelPrepare {
+			pool.For(n, 1, ws.prepareFn)
+		} else {
+			ws.prepare(0, 0, n)
+		}
 	}
-	if n >= minGemmFRows && tensor.HasGemmF(w.Type) {
-		ws.gemmF(pool)
-		return
+	// Work units: 32-row tiles (packed), 8-row panels (gemm) or rows.
+	ws.start = append(ws.start[:0], 0)
+	unitBytes := 0
+	for _, p := range prods {
+		units, b := ws.units(p.W)
+		ws.start = append(ws.start, ws.start[len(ws.start)-1]+units)
+		unitBytes = max(unitBytes, b)
 	}
-	if n > 1 && tensor.HasDotK(w.Type) {
-		ws.gatherXK()
-	} else if n*w.Cols >= minParallelPrepare {
-		pool.For(n, 1, ws.prepareFn)
-	} else {
-		ws.prepare(0, 0, n)
+	total := ws.start[len(ws.start)-1]
+	pool.For(total, max(1, minTaskBytes/max(1, unitBytes*n)), ws.runFn)
+	ws.prods, ws.in, ws.rows, ws.x = nil, nil, nil, nil
+}
+
+// units is how many work units w splits into on the current path, and the
+// weight bytes of one.
+func (ws *Workspace) units(w *tensor.Matrix) (units, bytes int) {
+	switch ws.path {
+	case pathPacked:
+		return w.PackedTiles(), tensor.PackTileRows * w.RowBytes
+	case pathGemm:
+		return (w.Rows + 7) / 8, 8 * w.RowBytes
 	}
-	work := w.RowBytes * n // bytes of weight traffic per weight row, roughly
-	pool.For(w.Rows, max(1, minTaskBytes/max(1, work)), ws.multiplyFn)
-	ws.w, ws.in, ws.out, ws.rows = nil, nil, nil, nil
+	return w.Rows, w.RowBytes
+}
+
+// run does work units [lo, hi) of every product they cover.
+func (ws *Workspace) run(worker, lo, hi int) {
+	for i, p := range ws.prods {
+		a, b := max(lo, ws.start[i]), min(hi, ws.start[i+1])
+		if a >= b {
+			continue
+		}
+		a, b = a-ws.start[i], b-ws.start[i]
+		switch ws.path {
+		case pathPacked:
+			ws.mulPacked(i, p, a, b)
+		case pathGemm:
+			p.W.MulTiles(8*a, min(8*b, p.W.Rows), &ws.tiles, &ws.workers[worker].panel, p.Out, p.OutStride, ws.rows)
+		default:
+			ws.mulRows(p, a, b)
+		}
+	}
 }
 
 func (ws *Workspace) prepare(_, lo, hi int) {
-	cols := ws.w.Cols
+	w := ws.prods[0].W
 	for i := lo; i < hi; i++ {
 		r := ws.rows[i]
-		ws.acts[i].Prepare(ws.w.Type, ws.in[r*ws.inStride:r*ws.inStride+cols])
+		ws.acts[i].Prepare(w.Type, ws.in[r*ws.inStride:r*ws.inStride+w.Cols])
 	}
 }
 
-func (ws *Workspace) multiply(worker, lo, hi int) {
-	w := ws.w
+// mulRows runs weight rows [lo, hi) of p through the single-row kernel,
+// every activation row over one L1-sized block of weight rows at a time.
+func (ws *Workspace) mulRows(p Product, lo, hi int) {
+	w := p.W
 	block := hi - lo
 	if len(ws.rows) > 1 {
 		block = max(1, weightBlockBytes/w.RowBytes)
 	}
-	batched := len(ws.rows) > 1 && tensor.HasDotK(w.Type)
 	for b0 := lo; b0 < hi; b0 += block {
 		b1 := min(hi, b0+block)
-		if batched {
-			ws.multiplyK(worker, b0, b1)
-			continue
-		}
 		for i, r := range ws.rows {
-			o := ws.out[r*ws.outStride:]
+			o := p.Out[r*p.OutStride:]
 			w.DotRows(b0, b1, &ws.acts[i], o[b0:b1])
 		}
 	}
 }
 
-// gatherXK copies the activation rows side by side for DotRowsK, with room
-// for a whole last group of MaxDotK rows.
-func (ws *Workspace) gatherXK() {
-	cols, n := ws.w.Cols, len(ws.rows)
-	ws.xk = grow(ws.xk, (n+tensor.MaxDotK-1)/tensor.MaxDotK*tensor.MaxDotK*cols)
+// preparePacked points ws.x at the activation rows the packed kernels
+// read: in itself when the rows are consecutive and their length even,
+// else a gathered copy padded with a zero to whole pairs.
+func (ws *Workspace) preparePacked() {
+	w := ws.prods[0].W
+	n, cols, pc := len(ws.rows), w.Cols, w.PackedCols()
+	ws.direct = true
 	for i, r := range ws.rows {
-		copy(ws.xk[i*cols:(i+1)*cols], ws.in[r*ws.inStride:r*ws.inStride+cols])
+		ws.direct = ws.direct && r == ws.rows[0]+i
 	}
+	if ws.direct && cols == pc {
+		ws.x, ws.xstride = ws.in[ws.rows[0]*ws.inStride:], ws.inStride
+	} else {
+		ws.xk = grow(ws.xk, n*pc)
+		for i, r := range ws.rows {
+			copy(ws.xk[i*pc:i*pc+cols], ws.in[r*ws.inStride:r*ws.inStride+cols])
+			if pc > cols {
+				ws.xk[i*pc+cols] = 0
+			}
+		}
+		ws.x, ws.xstride = ws.xk, pc
+	}
+	if !ws.direct {
+		size := 0
+		for _, p := range ws.prods {
+			size += n * p.W.Rows
+		}
+		ws.yk = grow(ws.yk, size)
+	}
+	// Activation rows go in groups of at most eight, as even as possible.
+	ws.packedGroups = (n + tensor.MaxPackedK - 1) / tensor.MaxPackedK
+	ws.packedBlock = max(1, packedBlockBytes/(tensor.PackTileRows*w.RowBytes))
 }
 
-// multiplyK runs weight rows [lo, hi) against the activation rows (in
-// ws.xk) up to MaxDotK at a time.
-func (ws *Workspace) multiplyK(worker, lo, hi int) {
-	const K = tensor.MaxDotK
-	sc := &ws.workers[worker]
-	sc.outK = grow(sc.outK, K*(hi-lo))
-	cols, n := ws.w.Cols, len(ws.rows)
-	for i0 := 0; i0 < n; i0 += K {
-		k := min(K, n-i0)
-		ws.w.DotRowsK(lo, hi, ws.xk[i0*cols:(i0+K)*cols], cols, k, sc.outK)
-		for c := 0; c < k; c++ {
-			base := ws.rows[i0+c] * ws.outStride
-			o, res := ws.out[base+lo:base+hi], sc.outK[c:]
-			for j := range o {
-				o[j] = res[K*j]
-			}
+// mulPacked runs tiles [lo, hi) of product i (p) for every activation row.
+func (ws *Workspace) mulPacked(i int, p Product, lo, hi int) {
+	n, w := len(ws.rows), p.W
+	out, ostride := p.Out, p.OutStride
+	if ws.direct {
+		out = out[ws.rows[0]*ostride:]
+	} else {
+		off := 0
+		for _, q := range ws.prods[:i] {
+			off += n * q.W.Rows
+		}
+		out, ostride = ws.yk[off:off+n*w.Rows], w.Rows
+	}
+	for b0 := lo; b0 < hi; b0 += ws.packedBlock {
+		b1 := min(hi, b0+ws.packedBlock)
+		c0 := 0
+		for g := 0; g < ws.packedGroups; g++ {
+			k := (n - c0) / (ws.packedGroups - g)
+			w.MulPacked(b0, b1, ws.x[c0*ws.xstride:], ws.xstride, k, out[c0*ostride:], ostride)
+			c0 += k
+		}
+	}
+	if !ws.direct {
+		r0, r1 := lo*tensor.PackTileRows, min(hi*tensor.PackTileRows, w.Rows)
+		for c, r := range ws.rows {
+			copy(p.Out[r*p.OutStride+r0:r*p.OutStride+r1], out[c*ostride+r0:c*ostride+r1])
 		}
 	}
 }
@@ -172,58 +285,10 @@ func grow(s []float32, n int) []float32 {
 	return s[:n]
 }
 
-// gemm is MatMul through the matrix-matrix kernels: the activation rows
-// are quantized into tiles, then each worker multiplies its weight rows
-// by all of them.
-func (ws *Workspace) gemm(pool *parallel.Pool) {
-	n, w := len(ws.rows), ws.w
-	ws.tiles.Reset(n, w.Cols)
-	if n*w.Cols >= minParallelPrepare {
-		pool.For(n, 1, ws.prepareTilesFn)
-	} else {
-		ws.prepareTiles(0, 0, n)
-	}
-	// Split at multiples of the kernels' 8-row panels.
-	chunk := max(8, minTaskBytes/max(1, w.RowBytes*n))
-	pool.For(w.Rows, (chunk+7)/8*8, ws.mulTileFn)
-	ws.w, ws.in, ws.out, ws.rows = nil, nil, nil, nil
-}
-
 func (ws *Workspace) prepareTiles(worker, lo, hi int) {
-	cols := ws.w.Cols
+	w := ws.prods[0].W
 	for i := lo; i < hi; i++ {
 		r := ws.rows[i]
-		ws.tiles.SetRow(i, ws.in[r*ws.inStride:r*ws.inStride+cols], &ws.workers[worker].q)
+		ws.tiles.SetRow(i, ws.in[r*ws.inStride:r*ws.inStride+w.Cols], &ws.workers[worker].q)
 	}
-}
-
-func (ws *Workspace) mulTiles(worker, lo, hi int) {
-	ws.w.MulTiles(lo, hi, &ws.tiles, &ws.workers[worker].panel, ws.out, ws.outStride, ws.rows)
-}
-
-// gemmF is gemm for the float types.
-func (ws *Workspace) gemmF(pool *parallel.Pool) {
-	n, w := len(ws.rows), ws.w
-	ws.ftiles.Reset(n, w.Cols)
-	if n*w.Cols >= minParallelPrepare {
-		pool.For(n, 1, ws.prepareFTilesFn)
-	} else {
-		ws.prepareFTiles(0, 0, n)
-	}
-	chunk := max(8, minTaskBytes/max(1, w.RowBytes*n))
-	pool.For(w.Rows, (chunk+7)/8*8, ws.mulFTileFn)
-	ws.w, ws.in, ws.out, ws.rows = nil, nil, nil, nil
-}
-
-func (ws *Workspace) prepareFTiles(_, lo, hi int) {
-	cols := ws.w.Cols
-	for i := lo; i < hi; i++ {
-		r := ws.rows[i]
-		ws.ftiles.SetRow(i, ws.in[r*ws.inStride:r*ws.inStride+cols])
-	}
-}
-
-func (ws *Workspace) mulFTiles(worker, lo, hi int) {
-	sc := &ws.workers[worker]
-	ws.w.MulFTiles(lo, hi, &ws.ftiles, &sc.fpanel, &sc.frow, ws.out, ws.outStride, ws.rows)
 }

@@ -162,15 +162,17 @@ func BenchmarkMatMul(b *testing.B) {
 }
 
 // TestMatMulBatchInvariant: a row's product is the same bits whether it is
-// computed alone or in a batch below the packed kernels' thresholds (float
-// types: up to 63 rows; quantized: up to 9), at every kernel level.
+// computed alone or in a batch (float types: any batch; quantized: below
+// the matrix-matrix kernels' threshold, up to 9 rows), with the rows
+// scattered (gathered and scattered back) or consecutive (read and written
+// in place).
 // Lossless drafting relies on it: the verify pass of k+1 rows must
 // reproduce single-row decoding exactly, not to rounding.
 func TestMatMulBatchInvariant(t *testing.T) {
 	rng := rand.New(rand.NewPCG(33, 34))
 	pool := parallel.New(2)
 	defer pool.Close()
-	const rowsW, maxN = 75, minGemmFRows - 1
+	const rowsW, maxN = 75, 100
 	for _, typ := range []tensor.DType{tensor.F32, tensor.F16, tensor.BF16, tensor.Q8_0, tensor.Q4_0, tensor.Q4_K, tensor.Q6_K} {
 		cols, limit := 519, maxN
 		if typ.BlockSize() > 1 {
@@ -183,20 +185,25 @@ func TestMatMulBatchInvariant(t *testing.T) {
 		for r := 0; r < maxN; r++ {
 			MatMul(pool, m, in, cols, single, rowsW, []int{r}, ws)
 		}
-		for _, n := range []int{2, 3, 5, 8, 9, 17, 40, maxN} {
+		for _, n := range []int{2, 3, 5, 8, 9, 17, 40, 64, 65, maxN} {
 			if n > limit {
 				break
 			}
-			rows := make([]int, n)
-			for i := range rows {
-				rows[i] = maxN - 1 - i // descending: batch order differs from row order
-			}
-			out := make([]float32, maxN*rowsW)
-			MatMul(pool, m, in, cols, out, rowsW, rows, ws)
-			for _, r := range rows {
-				for j := 0; j < rowsW; j++ {
-					if a, b := out[r*rowsW+j], single[r*rowsW+j]; math.Float32bits(a) != math.Float32bits(b) {
-						t.Fatalf("%s, %d rows: row %d output %d is %g batched, %g alone", typ, n, r, j, a, b)
+			for _, descending := range []bool{true, false} {
+				rows := make([]int, n)
+				for i := range rows {
+					rows[i] = maxN - n + i
+					if descending { // batch order differs from row order
+						rows[i] = maxN - 1 - i
+					}
+				}
+				out := make([]float32, maxN*rowsW)
+				MatMul(pool, m, in, cols, out, rowsW, rows, ws)
+				for _, r := range rows {
+					for j := 0; j < rowsW; j++ {
+						if a, b := out[r*rowsW+j], single[r*rowsW+j]; math.Float32bits(a) != math.Float32bits(b) {
+							t.Fatalf("%s, %d rows: row %d output %d is %g batched, %g alone", typ, n, r, j, a, b)
+						}
 					}
 				}
 			}

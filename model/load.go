@@ -300,7 +300,22 @@ func (m *Model) bind(src tensorSource, names map[role]string, file string) error
 		return firstErr
 	}
 	m.invFreq = c.ropeInvFreq(freqFactors)
+	m.packWeights()
 	return nil
+}
+
+// packWeights builds the packed copies of the float weight matrices the
+// AVX-512 kernels read (tensor.Matrix.Pack), at load rather than in the
+// first forward pass. The embedding matrix is only read by row unless it
+// is also the output matrix.
+func (m *Model) packWeights() {
+	m.Output.Pack()
+	for i := range m.Layers {
+		L := &m.Layers[i]
+		for _, w := range []*tensor.Matrix{L.Wq, L.Wk, L.Wv, L.Wo, L.Gate, L.Up, L.Down} {
+			w.Pack()
+		}
+	}
 }
 
 // ggufConfig reads the architecture hyperparameters from GGUF metadata.

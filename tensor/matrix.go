@@ -1,6 +1,9 @@
 package tensor
 
-import "fmt"
+import (
+	"fmt"
+	"sync"
+)
 
 // Matrix is a row-major weight of Rows × Cols elements kept in its file
 // encoding (Data usually points into a memory-mapped file). Row r occupies
@@ -11,6 +14,9 @@ type Matrix struct {
 	Rows, Cols int
 	RowBytes   int
 	Data       []byte
+
+	packOnce sync.Once
+	packed   *packedPanel // the float types' AVX-512 layout (packed.go)
 }
 
 // NewMatrix checks that data holds exactly rows × cols elements of type t.

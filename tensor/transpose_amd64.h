@@ -1,5 +1,5 @@
-// 8×16 float32 transpose shared by the float panel packers and the
-// matrix-matrix kernels' epilogues: Z0-Z7 hold 8 rows of 16 values;
+// 8×16 float32 transpose for the integer matrix-matrix kernels'
+// epilogues: Z0-Z7 hold 8 rows of 16 values;
 // TRANSPOSE_STORE writes value i of all 8 rows as 32 contiguous bytes at
 // DI + 32·i (clobbers Z0-Z17; needs ·permLo in Z30 and ·permHi in Z31).
 // VUNPCKL/HPS pairs rows, VUNPCKL/HPD pairs the pairs, which leaves rows

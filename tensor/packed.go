@@ -1,0 +1,170 @@
+package tensor
+
+import (
+	"fmt"
+	"runtime"
+	"sync"
+)
+
+// The float types (F32, F16, BF16) have a second, packed copy of their
+// weights for the AVX-512 kernels, built once when the model loads. Rows
+// are taken in groups of 16, one row per 512-bit lane, and each group
+// stores its elements pair by pair:
+//
+//   - BF16: per pair p, 16 dwords: row j's elements 2p (low half) and 2p+1
+//     (high half); 64 bytes.
+//   - F16: per pair, the 16 rows' element 2p, then their element 2p+1; 64 bytes.
+//   - F32: the same in float32; 128 bytes.
+//
+// Groups are padded with zero rows to whole tiles of two, and rows with a
+// zero element to whole pairs. The kernel keeps one accumulator per
+// (group, activation row) and adds element 0, 1, 2, ... into it with
+// FMAs, so every output is the same sequential dot product whether it is
+// computed for one activation row or among eight, in any tile split:
+// products are batch-invariant at every batch size, which lossless
+// drafting's verify pass relies on (it must reproduce single-row decoding
+// bit for bit). Without horizontal sums or a result scatter, a short batch
+// (the k+1 rows of a verify pass) costs little more than one row.
+
+const (
+	packGroupRows = 16
+	// PackTileRows is the number of weight rows MulPacked takes per tile.
+	PackTileRows = 2 * packGroupRows
+	// MaxPackedK is the most activation rows one MulPacked call takes.
+	MaxPackedK = 8
+)
+
+type packedKernel func(w *byte, gstride, pairs int, x *float32, xstride int, out *float32, ostride, tiles, mask int)
+
+// packedPanel is a matrix in the packed layout.
+type packedPanel struct {
+	data    []byte
+	gstride int // bytes of one group
+	pairs   int
+	tiles   int
+}
+
+func packable(t DType) bool { return t == F32 || t == F16 || t == BF16 }
+
+// HasPacked reports whether MulPacked runs for t on this machine.
+func HasPacked(t DType) bool { return simd >= levelAVX512 && packable(t) }
+
+// pairBytes is the size of one pair of one group in the packed layout.
+func pairBytes(t DType) int {
+	if t == F32 {
+		return 128
+	}
+	return 64
+}
+
+// PackedTiles is the number of 32-row tiles MulPacked splits m into.
+func (m *Matrix) PackedTiles() int {
+	return (m.Rows + PackTileRows - 1) / PackTileRows
+}
+
+// PackedCols is the row length MulPacked's activation rows must have: Cols
+// rounded up to even, the extra element zero.
+func (m *Matrix) PackedCols() int { return (m.Cols + 1) &^ 1 }
+
+// Pack builds the packed copy of a float matrix on a machine whose kernels
+// use it (a no-op otherwise, or when it exists). It is safe to call from
+// several goroutines; model loading packs every matrix up front, and
+// MulPacked packs on first use otherwise.
+func (m *Matrix) Pack() {
+	if !packable(m.Type) || hostLevel < levelAVX512 {
+		return
+	}
+	m.packOnce.Do(func() { m.packed = pack(m) })
+}
+
+func pack(m *Matrix) *packedPanel {
+	pb := pairBytes(m.Type)
+	p := &packedPanel{pairs: (m.Cols + 1) / 2, tiles: m.PackedTiles()}
+	p.gstride = p.pairs * pb
+	groups := 2 * p.tiles
+	p.data = make([]byte, groups*p.gstride)
+	// Groups are independent: split them across the CPUs (a 1B-parameter
+	// bf16 model is 2.5 GB to reorder).
+	workers := min(runtime.GOMAXPROCS(0), groups)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for g := w; g < groups; g += workers {
+				packGroup(m, p, g)
+			}
+		}(w)
+	}
+	wg.Wait()
+	return p
+}
+
+// packGroup writes group g (rows 16g..16g+15) of m into p.
+func packGroup(m *Matrix, p *packedPanel, g int) {
+	dst := p.data[g*p.gstride : (g+1)*p.gstride]
+	esz := m.Type.BlockBytes() // bytes per element of the float types
+	for j := 0; j < packGroupRows; j++ {
+		r := g*packGroupRows + j
+		if r >= m.Rows {
+			return // padding rows stay zero
+		}
+		src := m.Row(r)
+		switch m.Type {
+		case BF16:
+			for i := 0; i+1 < m.Cols; i += 2 {
+				copy(dst[(i/2)*64+4*j:][:4], src[2*i:2*i+4])
+			}
+			if m.Cols%2 == 1 {
+				copy(dst[(m.Cols/2)*64+4*j:][:2], src[2*(m.Cols-1):])
+			}
+		default: // F16, F32: element 2p at lane j, element 2p+1 one vector later
+			for i := 0; i < m.Cols; i++ {
+				off := (i/2)*2*packGroupRows*esz + (i%2)*packGroupRows*esz + j*esz
+				copy(dst[off:off+esz], src[i*esz:(i+1)*esz])
+			}
+		}
+	}
+}
+
+// MulPacked computes, for the tiles t in [lo, hi) and activation rows c < k,
+// out[c*ostride + r] = row r · x[c*xstride : c*xstride+PackedCols()] for
+// the weight rows r of those tiles (32 per tile; the last tile stops at
+// Rows). Activation rows must hold PackedCols elements (for an odd Cols
+// the last one must be zero or finite: it meets zero weights).
+func (m *Matrix) MulPacked(lo, hi int, x []float32, xstride, k int, out []float32, ostride int) {
+	if hi <= lo {
+		return
+	}
+	if !HasPacked(m.Type) {
+		panic(fmt.Sprintf("tensor: MulPacked on %s at kernel level %v", m.Type, simd))
+	}
+	m.Pack()
+	p := m.packed
+	cols := m.PackedCols()
+	lastRow := min(hi*PackTileRows, m.Rows) // one past the last output row
+	switch {
+	case lo < 0 || hi > p.tiles || k < 1 || k > MaxPackedK:
+		panic(fmt.Sprintf("tensor: MulPacked tiles [%d, %d) of %d, k=%d", lo, hi, p.tiles, k))
+	case xstride < cols || len(x) < (k-1)*xstride+cols:
+		panic(fmt.Sprintf("tensor: MulPacked: %d activations for %d rows of %d (stride %d)", len(x), k, cols, xstride))
+	case ostride < lastRow-lo*PackTileRows || len(out) < (k-1)*ostride+lastRow:
+		panic(fmt.Sprintf("tensor: MulPacked: output of %d for %d rows up to %d (stride %d)", len(out), k, lastRow, ostride))
+	}
+	mask := -1
+	if valid := lastRow - (hi-1)*PackTileRows; valid < PackTileRows {
+		mask = 1<<valid - 1
+	}
+	kernel := packedKernels[packedIndex(m.Type)][k]
+	kernel(&p.data[2*lo*p.gstride], p.gstride, p.pairs, &x[0], 4*xstride, &out[lo*PackTileRows], 4*ostride, hi-lo, mask)
+}
+
+func packedIndex(t DType) int {
+	switch t {
+	case F32:
+		return 0
+	case F16:
+		return 1
+	}
+	return 2
+}

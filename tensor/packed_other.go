@@ -1,0 +1,6 @@
+//go:build !amd64 || purego
+
+package tensor
+
+// No packed kernels: HasPacked is false without the assembly.
+var packedKernels [3][MaxPackedK + 1]packedKernel

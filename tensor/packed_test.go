@@ -1,0 +1,138 @@
+package tensor
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// TestMulPacked checks the packed kernels against float64 products for
+// every type and k, with row counts that leave partial tiles and groups,
+// odd lengths (a zero-padded last pair), activation rows padded apart and
+// tile ranges that start and stop inside the matrix; outputs past the
+// range must stay untouched.
+func TestMulPacked(t *testing.T) {
+	if !HasPacked(F32) {
+		t.Skip("no packed kernels on this machine (needs AVX-512)")
+	}
+	rng := rand.New(rand.NewPCG(41, 42))
+	for _, typ := range []DType{F32, F16, BF16} {
+		for _, shape := range [][2]int{{1, 1}, {5, 7}, {16, 16}, {33, 64}, {64, 255}, {75, 257}, {100, 1000}} {
+			rows, cols := shape[0], shape[1]
+			m := randomMatrix(rng, typ, rows, cols)
+			pc := m.PackedCols()
+			xstride := pc + 3
+			x := randomVec(rng, MaxPackedK*xstride)
+			for c := 0; c < MaxPackedK; c++ {
+				clear(x[c*xstride+cols : (c+1)*xstride]) // the padding element must be zero or finite
+			}
+			want := make([][]float64, MaxPackedK)
+			mags := make([][]float64, MaxPackedK)
+			w := make([]float32, cols)
+			for c := range want {
+				want[c], mags[c] = make([]float64, rows), make([]float64, rows)
+				for r := 0; r < rows; r++ {
+					m.DequantRow(r, w)
+					for i, v := range w {
+						p := float64(v) * float64(x[c*xstride+i])
+						want[c][r] += p
+						mags[c][r] += math.Abs(p)
+					}
+				}
+			}
+			tiles := m.PackedTiles()
+			ostride := rows + 5
+			for k := 1; k <= MaxPackedK; k++ {
+				for _, rg := range [][2]int{{0, tiles}, {tiles / 2, tiles}, {0, (tiles + 1) / 2}} {
+					lo, hi := rg[0], rg[1]
+					if hi <= lo {
+						continue
+					}
+					out := make([]float32, MaxPackedK*ostride)
+					for i := range out {
+						out[i] = 42
+					}
+					m.MulPacked(lo, hi, x, xstride, k, out, ostride)
+					r0, r1 := lo*PackTileRows, min(hi*PackTileRows, rows)
+					for c := 0; c < MaxPackedK; c++ {
+						for r := 0; r < ostride; r++ {
+							got := out[c*ostride+r]
+							if c >= k || r < r0 || r >= r1 {
+								if got != 42 {
+									t.Fatalf("%s %dx%d k=%d tiles [%d,%d): wrote act %d row %d", typ, rows, cols, k, lo, hi, c, r)
+								}
+								continue
+							}
+							bound := 2 * float64(cols) * 0x1p-24 * mags[c][r]
+							if e := math.Abs(float64(got) - want[c][r]); !(e <= bound) {
+								t.Fatalf("%s %dx%d k=%d: act %d row %d = %g, want %g (bound %g)", typ, rows, cols, k, c, r, got, want[c][r], bound)
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestMulPackedBatchInvariant: an output has the same bits whatever the
+// number of activation rows computed with it and whatever its position
+// among them.
+func TestMulPackedBatchInvariant(t *testing.T) {
+	if !HasPacked(F32) {
+		t.Skip("no packed kernels on this machine (needs AVX-512)")
+	}
+	rng := rand.New(rand.NewPCG(43, 44))
+	for _, typ := range []DType{F32, F16, BF16} {
+		const rows, cols = 70, 333
+		m := randomMatrix(rng, typ, rows, cols)
+		pc := m.PackedCols()
+		x := randomVec(rng, MaxPackedK*pc)
+		for c := 0; c < MaxPackedK; c++ {
+			x[c*pc+cols] = 0
+		}
+		single := make([]float32, MaxPackedK*rows)
+		for c := 0; c < MaxPackedK; c++ {
+			m.MulPacked(0, m.PackedTiles(), x[c*pc:], pc, 1, single[c*rows:], rows)
+		}
+		for k := 2; k <= MaxPackedK; k++ {
+			for c0 := 0; c0+k <= MaxPackedK; c0 += 3 {
+				out := make([]float32, k*rows)
+				for tl := 0; tl < m.PackedTiles(); tl++ { // one tile at a time
+					m.MulPacked(tl, tl+1, x[c0*pc:], pc, k, out, rows)
+				}
+				for c := 0; c < k; c++ {
+					for r := 0; r < rows; r++ {
+						if a, b := out[c*rows+r], single[(c0+c)*rows+r]; math.Float32bits(a) != math.Float32bits(b) {
+							t.Fatalf("%s k=%d: act %d row %d is %g in a batch, %g alone", typ, k, c0+c, r, a, b)
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+func BenchmarkMulPacked(b *testing.B) {
+	if !HasPacked(F32) {
+		b.Skip("no packed kernels on this machine")
+	}
+	rng := rand.New(rand.NewPCG(1, 1))
+	for _, typ := range []DType{BF16, F16, F32} {
+		for _, sh := range [][2]int{{768, 256}, {256, 768}, {4096, 256}} {
+			m := randomMatrix(rng, typ, sh[0], sh[1])
+			m.Pack()
+			x := randomVec(rng, MaxPackedK*sh[1])
+			out := make([]float32, MaxPackedK*sh[0])
+			for _, k := range []int{1, 2, 5, 8} {
+				b.Run(fmt.Sprintf("%s/%dx%d/k=%d", typ, sh[0], sh[1], k), func(b *testing.B) {
+					for b.Loop() {
+						m.MulPacked(0, m.PackedTiles(), x, sh[1], k, out, sh[0])
+					}
+					b.ReportMetric(float64(sh[0]*sh[1]*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GMAC/s")
+				})
+			}
+		}
+	}
+}
