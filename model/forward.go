@@ -42,9 +42,10 @@ type State struct {
 	logits                        []float32 // grows with the number of logit rows
 	logitRow                      []int     // batch row -> index in logits, -1 if none
 	scratch                       *kernels.Workspace
-	scores                        [][]float32 // per worker, one context's scores
-	run, write, need              []int       // row lists of the current layer
-	entry                         []int       // row -> its cache entry index at this layer
+	prods                         [3]kernels.Product // the fused products of a layer
+	scores                        [][]float32        // per worker, one context's scores
+	run, write, need              []int              // row lists of the current layer
+	entry                         []int              // row -> its cache entry index at this layer
 	hookIn                        []float32
 
 	Hook LayerHook
@@ -172,9 +173,16 @@ func (st *State) Forward(b *Batch) error {
 		for _, r := range st.write {
 			kernels.RMSNorm(st.xb[r*H:(r+1)*H], st.x[r*H:(r+1)*H], L.AttnNorm, c.NormEps)
 		}
-		kernels.MatMul(st.pool, L.Wk, st.xb, H, st.k, KV, st.write, st.scratch)
-		kernels.MatMul(st.pool, L.Wv, st.xb, H, st.v, KV, st.write, st.scratch)
-		kernels.MatMul(st.pool, L.Wq, st.xb, H, st.q, Q, st.run, st.scratch)
+		if len(st.run) == len(st.write) { // the same rows: one parallel loop for all three
+			st.prods[0] = kernels.Product{W: L.Wq, Out: st.q, OutStride: Q}
+			st.prods[1] = kernels.Product{W: L.Wk, Out: st.k, OutStride: KV}
+			st.prods[2] = kernels.Product{W: L.Wv, Out: st.v, OutStride: KV}
+			kernels.MatMuls(st.pool, st.xb, H, st.run, st.scratch, st.prods[:3])
+		} else {
+			kernels.MatMul(st.pool, L.Wk, st.xb, H, st.k, KV, st.write, st.scratch)
+			kernels.MatMul(st.pool, L.Wv, st.xb, H, st.v, KV, st.write, st.scratch)
+			kernels.MatMul(st.pool, L.Wq, st.xb, H, st.q, Q, st.run, st.scratch)
+		}
 		for _, r := range st.write {
 			k, v := st.k[r*KV:(r+1)*KV], st.v[r*KV:(r+1)*KV]
 			if L.Bk != nil {
@@ -203,8 +211,9 @@ func (st *State) Forward(b *Batch) error {
 		for _, r := range st.run {
 			kernels.RMSNorm(st.xb[r*H:(r+1)*H], st.x[r*H:(r+1)*H], L.FFNNorm, c.NormEps)
 		}
-		kernels.MatMul(st.pool, L.Gate, st.xb, H, st.gate, I, st.run, st.scratch)
-		kernels.MatMul(st.pool, L.Up, st.xb, H, st.up, I, st.run, st.scratch)
+		st.prods[0] = kernels.Product{W: L.Gate, Out: st.gate, OutStride: I}
+		st.prods[1] = kernels.Product{W: L.Up, Out: st.up, OutStride: I}
+		kernels.MatMuls(st.pool, st.xb, H, st.run, st.scratch, st.prods[:2])
 		for _, r := range st.run {
 			kernels.SwiGLU(st.gate[r*I:(r+1)*I], st.up[r*I:(r+1)*I])
 		}
