@@ -204,11 +204,11 @@ type batch struct{ model.Batch }
 
 func newBatch(rows int) *batch {
 	return &batch{model.Batch{Tokens: make([]int, 0, rows), Pos: make([]int, 0, rows), Caches: make([]*model.Cache, 0, rows),
-		Plans: make([]depth.Plan, 0, rows), Propagate: make([]bool, 0, rows)}}
+		Plans: make([]depth.Plan, 0, rows), Propagate: make([]bool, 0, rows), Draft: make([]bool, 0, rows)}}
 }
 
 func (b *batch) reset() {
-	b.Tokens, b.Pos, b.Caches, b.Plans, b.Propagate = b.Tokens[:0], b.Pos[:0], b.Caches[:0], b.Plans[:0], b.Propagate[:0]
+	b.Tokens, b.Pos, b.Caches, b.Plans, b.Propagate, b.Draft = b.Tokens[:0], b.Pos[:0], b.Caches[:0], b.Plans[:0], b.Propagate[:0], b.Draft[:0]
 }
 
 // GenerateBatch generates a continuation of every prompt with the same

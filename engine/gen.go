@@ -164,13 +164,15 @@ func (g *gen) rows() int {
 	return 1
 }
 
-// appendRow adds one row to b.
-func appendRow(b *model.Batch, tok, pos int, cache *model.Cache, plan depth.Plan, propagate bool) {
+// appendRow adds one row to b; draft rows may run on the draft copy of
+// the weights.
+func appendRow(b *model.Batch, tok, pos int, cache *model.Cache, plan depth.Plan, propagate, draft bool) {
 	b.Tokens = append(b.Tokens, tok)
 	b.Pos = append(b.Pos, pos)
 	b.Caches = append(b.Caches, cache)
 	b.Plans = append(b.Plans, plan)
 	b.Propagate = append(b.Propagate, propagate)
+	b.Draft = append(b.Draft, draft)
 }
 
 // fill appends this sequence's rows for the next forward pass to b.
@@ -182,7 +184,7 @@ func (g *gen) fill(b *model.Batch) {
 		} else {
 			g.plan = g.planFor(g.step)
 		}
-		appendRow(b, g.tok, g.pos, g.cache, g.plan, g.opt.Propagate)
+		appendRow(b, g.tok, g.pos, g.cache, g.plan, g.opt.Propagate, false)
 	case phaseDraft:
 		j := len(g.drafts)
 		in := g.tok
@@ -190,13 +192,13 @@ func (g *gen) fill(b *model.Batch) {
 			in = g.drafts[j-1]
 		}
 		g.plan = g.draftPlanAt(g.step + j)
-		appendRow(b, in, g.pos+j, g.cache, g.plan, g.opt.Propagate)
+		appendRow(b, in, g.pos+j, g.cache, g.plan, g.opt.Propagate, g.opt.Draft.Weights != DraftWeightsModel)
 	case phaseVerify:
 		// The drafts' reduced-depth entries are replaced by full-depth ones.
 		g.cache.Truncate(g.pos)
-		appendRow(b, g.tok, g.pos, g.cache, nil, false)
+		appendRow(b, g.tok, g.pos, g.cache, nil, false, false)
 		for j, d := range g.drafts {
-			appendRow(b, d, g.pos+1+j, g.cache, nil, false)
+			appendRow(b, d, g.pos+1+j, g.cache, nil, false, false)
 		}
 	}
 }

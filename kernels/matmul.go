@@ -23,6 +23,7 @@ type Workspace struct {
 	acts    []tensor.Act
 	tiles   tensor.Tiles
 	xk      []float32       // activation rows for the packed kernels, when in cannot be used as it is
+	xq      []byte          // Q8 records of the activation rows (packed Q8_0 kernels)
 	yk      []float32       // packed results for scattered output rows
 	workers []workerScratch // indexed by the pool's worker number
 	one     [1]Product
@@ -33,16 +34,18 @@ type Workspace struct {
 	inStride int
 	rows     []int
 
-	// The packed path's activation rows: x[c*xstride:] for batch row c;
-	// direct means outputs go straight to Out (rows are consecutive).
+	// The packed path's activation rows: x[c*xstride:] for batch row c
+	// (float types) or Q8 records xq[c*qstride:] (Q8_0); direct means
+	// outputs go straight to Out (rows are consecutive).
 	x       []float32
 	xstride int
+	qstride int
 	direct  bool
 
-	path                      matPath
-	prepareFn, runFn          func(worker, lo, hi int)
-	prepareTilesFn            func(worker, lo, hi int)
-	packedGroups, packedBlock int
+	path                          matPath
+	prepareFn, runFn, prepareQ8Fn func(worker, lo, hi int)
+	prepareTilesFn                func(worker, lo, hi int)
+	packedGroups, packedBlock     int
 }
 
 type matPath int
@@ -64,6 +67,7 @@ func NewWorkspace() *Workspace {
 	ws := &Workspace{}
 	ws.prepareFn = ws.prepare
 	ws.runFn = ws.run
+	ws.prepareQ8Fn = ws.prepareQ8
 	ws.prepareTilesFn = ws.prepareTiles
 	return ws
 }
@@ -128,7 +132,7 @@ func MatMuls(pool *parallel.Pool, in []float32, inStride int, rows []int, ws *Wo
 	switch {
 	case tensor.HasPacked(w.Type):
 		ws.path = pathPacked
-		ws.preparePacked()
+		ws.preparePacked(pool)
 	case n >= minGemmRows && tensor.HasGemm(w.Type):
 		ws.path = pathGemm
 		ws.tiles.Reset(n, w.Cols)
@@ -214,19 +218,32 @@ func (ws *Workspace) mulRows(p Product, lo, hi int) {
 	}
 }
 
-// preparePacked points ws.x at the activation rows the packed kernels
-// read: in itself when the rows are consecutive and their length even,
-// else a gathered copy padded with a zero to whole pairs.
-func (ws *Workspace) preparePacked() {
+// preparePacked readies the activation rows the packed kernels read: for
+// Q8_0, their Q8 records; for the float types, in itself when the rows
+// are consecutive and their length even, else a gathered copy padded with
+// a zero to whole pairs.
+func (ws *Workspace) preparePacked(pool *parallel.Pool) {
 	w := ws.prods[0].W
 	n, cols, pc := len(ws.rows), w.Cols, w.PackedCols()
 	ws.direct = true
 	for i, r := range ws.rows {
 		ws.direct = ws.direct && r == ws.rows[0]+i
 	}
-	if ws.direct && cols == pc {
+	switch {
+	case w.Type == tensor.Q8_0:
+		ws.qstride = cols / 32 * tensor.Q8RecordBytes
+		if cap(ws.xq) < n*ws.qstride {
+			ws.xq = make([]byte, n*ws.qstride)
+		}
+		ws.xq = ws.xq[:n*ws.qstride]
+		if n*cols >= minParallelPrepare {
+			pool.For(n, 1, ws.prepareQ8Fn)
+		} else {
+			ws.prepareQ8(0, 0, n)
+		}
+	case ws.direct && cols == pc:
 		ws.x, ws.xstride = ws.in[ws.rows[0]*ws.inStride:], ws.inStride
-	} else {
+	default:
 		ws.xk = grow(ws.xk, n*pc)
 		for i, r := range ws.rows {
 			copy(ws.xk[i*pc:i*pc+cols], ws.in[r*ws.inStride:r*ws.inStride+cols])
@@ -266,7 +283,11 @@ func (ws *Workspace) mulPacked(i int, p Product, lo, hi int) {
 		c0 := 0
 		for g := 0; g < ws.packedGroups; g++ {
 			k := (n - c0) / (ws.packedGroups - g)
-			w.MulPacked(b0, b1, ws.x[c0*ws.xstride:], ws.xstride, k, out[c0*ostride:], ostride)
+			if w.Type == tensor.Q8_0 {
+				w.MulPackedQ8(b0, b1, ws.xq[c0*ws.qstride:], ws.qstride, k, out[c0*ostride:], ostride)
+			} else {
+				w.MulPacked(b0, b1, ws.x[c0*ws.xstride:], ws.xstride, k, out[c0*ostride:], ostride)
+			}
 			c0 += k
 		}
 	}
@@ -283,6 +304,14 @@ func grow(s []float32, n int) []float32 {
 		return make([]float32, n)
 	}
 	return s[:n]
+}
+
+func (ws *Workspace) prepareQ8(worker, lo, hi int) {
+	w := ws.prods[0].W
+	for i := lo; i < hi; i++ {
+		r := ws.rows[i]
+		tensor.PrepareQ8Record(ws.in[r*ws.inStride:r*ws.inStride+w.Cols], ws.xq[i*ws.qstride:i*ws.qstride], &ws.workers[worker].q)
+	}
 }
 
 func (ws *Workspace) prepareTiles(worker, lo, hi int) {

@@ -24,6 +24,10 @@ type Batch struct {
 	Propagate []bool
 	// Logits[r] asks for row r's logits; nil asks for every row.
 	Logits []bool
+	// Draft[r] lets row r run on the model's draft copy of the weights
+	// (Model.PrepareDraft; without one, on the model's): a lossless
+	// drafting proposal, which the verify pass checks at full precision.
+	Draft []bool
 }
 
 // LayerHook sees each layer's input and output hidden state for the rows
@@ -43,6 +47,9 @@ type State struct {
 	logitRow                      []int     // batch row -> index in logits, -1 if none
 	scratch                       *kernels.Workspace
 	prods                         [3]kernels.Product // the fused products of a layer
+	groups                        [2]rowGroup        // a layer's rows by the weights they run on
+	headFull, headCheap           []int              // logit rows by output matrix
+	draft                         *draftWeights      // the draft copy, during a pass with draft rows
 	scores                        [][]float32        // per worker, one context's scores
 	run, write, need              []int              // row lists of the current layer
 	entry                         []int              // row -> its cache entry index at this layer
@@ -99,8 +106,9 @@ func (b *Batch) validate(m *Model, maxRows int) error {
 		return fmt.Errorf("batch of %d rows exceeds the state's %d", n, maxRows)
 	case len(b.Pos) != n || len(b.Caches) != n:
 		return fmt.Errorf("batch has %d tokens, %d positions, %d caches", n, len(b.Pos), len(b.Caches))
-	case b.Plans != nil && len(b.Plans) != n, b.Propagate != nil && len(b.Propagate) != n, b.Logits != nil && len(b.Logits) != n:
-		return fmt.Errorf("batch plan, propagate or logits list does not have %d rows", n)
+	case b.Plans != nil && len(b.Plans) != n, b.Propagate != nil && len(b.Propagate) != n, b.Logits != nil && len(b.Logits) != n,
+		b.Draft != nil && len(b.Draft) != n:
+		return fmt.Errorf("batch plan, propagate, logits or draft list does not have %d rows", n)
 	}
 	L := m.Config.NumLayers
 	for r := 0; r < n; r++ {
@@ -140,6 +148,10 @@ func (st *State) Forward(b *Batch) error {
 		return fmt.Errorf("forward: %w", err)
 	}
 	n := len(b.Tokens)
+	st.draft = nil
+	if b.Draft != nil {
+		st.draft = m.draft.Load()
+	}
 	H, Q, KV, I := c.Hidden, c.QDim(), c.KVDim(), c.Intermediate
 	half := c.HeadDim / 2
 	for r := 0; r < n; r++ {
@@ -166,6 +178,7 @@ func (st *State) Forward(b *Batch) error {
 		if len(st.write) == 0 {
 			continue
 		}
+		groups := st.weightGroups(b, l)
 		if st.Hook != nil {
 			st.hookIn = append(st.hookIn[:0], st.x[:n*H]...)
 		}
@@ -173,15 +186,17 @@ func (st *State) Forward(b *Batch) error {
 		for _, r := range st.write {
 			kernels.RMSNorm(st.xb[r*H:(r+1)*H], st.x[r*H:(r+1)*H], L.AttnNorm, c.NormEps)
 		}
-		if len(st.run) == len(st.write) { // the same rows: one parallel loop for all three
-			st.prods[0] = kernels.Product{W: L.Wq, Out: st.q, OutStride: Q}
-			st.prods[1] = kernels.Product{W: L.Wk, Out: st.k, OutStride: KV}
-			st.prods[2] = kernels.Product{W: L.Wv, Out: st.v, OutStride: KV}
-			kernels.MatMuls(st.pool, st.xb, H, st.run, st.scratch, st.prods[:3])
-		} else {
-			kernels.MatMul(st.pool, L.Wk, st.xb, H, st.k, KV, st.write, st.scratch)
-			kernels.MatMul(st.pool, L.Wv, st.xb, H, st.v, KV, st.write, st.scratch)
-			kernels.MatMul(st.pool, L.Wq, st.xb, H, st.q, Q, st.run, st.scratch)
+		for _, g := range groups {
+			if len(g.run) == len(g.write) { // the same rows: one parallel loop for all three
+				st.prods[0] = kernels.Product{W: g.L.Wq, Out: st.q, OutStride: Q}
+				st.prods[1] = kernels.Product{W: g.L.Wk, Out: st.k, OutStride: KV}
+				st.prods[2] = kernels.Product{W: g.L.Wv, Out: st.v, OutStride: KV}
+				kernels.MatMuls(st.pool, st.xb, H, g.run, st.scratch, st.prods[:3])
+			} else {
+				kernels.MatMul(st.pool, g.L.Wk, st.xb, H, st.k, KV, g.write, st.scratch)
+				kernels.MatMul(st.pool, g.L.Wv, st.xb, H, st.v, KV, g.write, st.scratch)
+				kernels.MatMul(st.pool, g.L.Wq, st.xb, H, st.q, Q, g.run, st.scratch)
+			}
 		}
 		for _, r := range st.write {
 			k, v := st.k[r*KV:(r+1)*KV], st.v[r*KV:(r+1)*KV]
@@ -203,7 +218,9 @@ func (st *State) Forward(b *Batch) error {
 			kernels.RoPE(q, c.HeadDim, st.cos[r*half:(r+1)*half], st.sin[r*half:(r+1)*half], c.RopeInterleaved)
 		}
 		st.attention(b, l)
-		kernels.MatMul(st.pool, L.Wo, st.att, Q, st.xb, H, st.run, st.scratch)
+		for _, g := range groups {
+			kernels.MatMul(st.pool, g.L.Wo, st.att, Q, st.xb, H, g.run, st.scratch)
+		}
 		for _, r := range st.run {
 			kernels.Add(st.x[r*H:(r+1)*H], st.xb[r*H:(r+1)*H])
 		}
@@ -211,13 +228,17 @@ func (st *State) Forward(b *Batch) error {
 		for _, r := range st.run {
 			kernels.RMSNorm(st.xb[r*H:(r+1)*H], st.x[r*H:(r+1)*H], L.FFNNorm, c.NormEps)
 		}
-		st.prods[0] = kernels.Product{W: L.Gate, Out: st.gate, OutStride: I}
-		st.prods[1] = kernels.Product{W: L.Up, Out: st.up, OutStride: I}
-		kernels.MatMuls(st.pool, st.xb, H, st.run, st.scratch, st.prods[:2])
+		for _, g := range groups {
+			st.prods[0] = kernels.Product{W: g.L.Gate, Out: st.gate, OutStride: I}
+			st.prods[1] = kernels.Product{W: g.L.Up, Out: st.up, OutStride: I}
+			kernels.MatMuls(st.pool, st.xb, H, g.run, st.scratch, st.prods[:2])
+		}
 		for _, r := range st.run {
 			kernels.SwiGLU(st.gate[r*I:(r+1)*I], st.up[r*I:(r+1)*I])
 		}
-		kernels.MatMul(st.pool, L.Down, st.gate, I, st.xb, H, st.run, st.scratch)
+		for _, g := range groups {
+			kernels.MatMul(st.pool, g.L.Down, st.gate, I, st.xb, H, g.run, st.scratch)
+		}
 		for _, r := range st.run {
 			kernels.Add(st.x[r*H:(r+1)*H], st.xb[r*H:(r+1)*H])
 		}
@@ -246,13 +267,66 @@ func (st *State) Forward(b *Batch) error {
 	if want := len(st.need) * V; len(st.logits) < want {
 		st.logits = make([]float32, want)
 	}
+	st.headFull, st.headCheap = st.headFull[:0], st.headCheap[:0]
 	for i, r := range st.need {
 		// Compact the normed rows so logits come out densely packed.
 		kernels.RMSNorm(st.xb[i*H:(i+1)*H], st.x[r*H:(r+1)*H], m.Norm, c.NormEps)
-		st.need[i] = i
+		if st.cheap(b, r) {
+			st.headCheap = append(st.headCheap, i)
+		} else {
+			st.headFull = append(st.headFull, i)
+		}
 	}
-	kernels.MatMul(st.pool, m.Output, st.xb, H, st.logits, V, st.need, st.scratch)
+	kernels.MatMul(st.pool, m.Output, st.xb, H, st.logits, V, st.headFull, st.scratch)
+	if len(st.headCheap) > 0 {
+		kernels.MatMul(st.pool, st.draft.output, st.xb, H, st.logits, V, st.headCheap, st.scratch)
+	}
 	return nil
+}
+
+// rowGroup is the rows of one layer that run on the same weights: the
+// model's, or the draft copy's (Batch.Draft).
+type rowGroup struct {
+	L          *Layer
+	run, write []int
+}
+
+// cheap reports whether row r runs on the draft copy of the weights.
+func (st *State) cheap(b *Batch, r int) bool {
+	return b.Draft != nil && b.Draft[r] && st.draft != nil
+}
+
+// weightGroups splits layer l's rows (st.run, st.write) by the weights
+// they use: one group in the usual case, two when drafts of one sequence
+// share a pass with another's full-depth rows.
+func (st *State) weightGroups(b *Batch, l int) []rowGroup {
+	full, draft := &st.groups[0], &st.groups[1]
+	full.L, full.run, full.write = &st.m.Layers[l], full.run[:0], full.write[:0]
+	if st.draft != nil {
+		draft.L = &st.draft.layers[l]
+	}
+	draft.run, draft.write = draft.run[:0], draft.write[:0]
+	for _, r := range st.write {
+		if st.cheap(b, r) {
+			draft.write = append(draft.write, r)
+		} else {
+			full.write = append(full.write, r)
+		}
+	}
+	for _, r := range st.run {
+		if st.cheap(b, r) {
+			draft.run = append(draft.run, r)
+		} else {
+			full.run = append(full.run, r)
+		}
+	}
+	switch {
+	case len(draft.write) == 0:
+		return st.groups[:1]
+	case len(full.write) == 0:
+		return st.groups[1:]
+	}
+	return st.groups[:]
 }
 
 // attention computes each running row's attention output into st.att,

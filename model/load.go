@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/d3-project/d3/gguf"
 	"github.com/d3-project/d3/safetensors"
@@ -35,6 +37,10 @@ type Model struct {
 	Format    string // "gguf" or "safetensors"
 	invFreq   []float64
 	closers   []io.Closer
+
+	draftOnce sync.Once // PrepareDraft
+	draft     atomic.Pointer[draftWeights]
+	draftErr  error
 }
 
 // Close releases the memory-mapped files behind the weights.

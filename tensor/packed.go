@@ -40,13 +40,14 @@ type packedKernel func(w *byte, gstride, pairs int, x *float32, xstride int, out
 type packedPanel struct {
 	data    []byte
 	gstride int // bytes of one group
-	pairs   int
+	pairs   int // element pairs (float types) or 32-element blocks (Q8_0) per row
 	tiles   int
 }
 
-func packable(t DType) bool { return t == F32 || t == F16 || t == BF16 }
+func packable(t DType) bool { return t == F32 || t == F16 || t == BF16 || t == Q8_0 }
 
-// HasPacked reports whether MulPacked runs for t on this machine.
+// HasPacked reports whether t has packed kernels on this machine:
+// MulPacked for the float types, MulPackedQ8 for Q8_0.
 func HasPacked(t DType) bool { return simd >= levelAVX512 && packable(t) }
 
 // pairBytes is the size of one pair of one group in the packed layout.
@@ -66,25 +67,36 @@ func (m *Matrix) PackedTiles() int {
 // rounded up to even, the extra element zero.
 func (m *Matrix) PackedCols() int { return (m.Cols + 1) &^ 1 }
 
-// Pack builds the packed copy of a float matrix on a machine whose kernels
-// use it (a no-op otherwise, or when it exists). It is safe to call from
-// several goroutines; model loading packs every matrix up front, and
-// MulPacked packs on first use otherwise.
+// Pack builds the packed copy of a float or Q8_0 matrix on a machine
+// whose kernels use it (a no-op otherwise, or when it exists). It is safe
+// to call from several goroutines; model loading packs every matrix up
+// front, and the multiplications pack on first use otherwise.
 func (m *Matrix) Pack() {
 	if !packable(m.Type) || hostLevel < levelAVX512 {
 		return
 	}
-	m.packOnce.Do(func() { m.packed = pack(m) })
+	m.packOnce.Do(func() {
+		if m.Type == Q8_0 {
+			m.packed = packQ8(m)
+		} else {
+			m.packed = pack(m)
+		}
+	})
 }
 
 func pack(m *Matrix) *packedPanel {
-	pb := pairBytes(m.Type)
 	p := &packedPanel{pairs: (m.Cols + 1) / 2, tiles: m.PackedTiles()}
-	p.gstride = p.pairs * pb
+	p.gstride = p.pairs * pairBytes(m.Type)
 	groups := 2 * p.tiles
 	p.data = make([]byte, groups*p.gstride)
-	// Groups are independent: split them across the CPUs (a 1B-parameter
-	// bf16 model is 2.5 GB to reorder).
+	parallelGroups(groups, func(g int) { packGroup(m, p, g) })
+	return p
+}
+
+// parallelGroups calls fn for every group in [0, groups), split across the
+// CPUs: packing reorders the whole matrix (2.5 GB for a 1B-parameter bf16
+// model), and groups are independent.
+func parallelGroups(groups int, fn func(g int)) {
 	workers := min(runtime.GOMAXPROCS(0), groups)
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
@@ -92,12 +104,11 @@ func pack(m *Matrix) *packedPanel {
 		go func(w int) {
 			defer wg.Done()
 			for g := w; g < groups; g += workers {
-				packGroup(m, p, g)
+				fn(g)
 			}
 		}(w)
 	}
 	wg.Wait()
-	return p
 }
 
 // packGroup writes group g (rows 16g..16g+15) of m into p.
@@ -136,7 +147,7 @@ func (m *Matrix) MulPacked(lo, hi int, x []float32, xstride, k int, out []float3
 	if hi <= lo {
 		return
 	}
-	if !HasPacked(m.Type) {
+	if !HasPacked(m.Type) || m.Type == Q8_0 {
 		panic(fmt.Sprintf("tensor: MulPacked on %s at kernel level %v", m.Type, simd))
 	}
 	m.Pack()

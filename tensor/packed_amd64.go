@@ -10,6 +10,8 @@ var packedKernels = [3][MaxPackedK + 1]packedKernel{
 	{nil, packedBF16x1, packedBF16x2, packedBF16x3, packedBF16x4, packedBF16x5, packedBF16x6, packedBF16x7, packedBF16x8},
 }
 
+var packedQ8Kernels = [MaxPackedK + 1]packedQ8Kernel{nil, packedQ8x1, packedQ8x2, packedQ8x3, packedQ8x4, packedQ8x5, packedQ8x6, packedQ8x7, packedQ8x8}
+
 // Packed float kernels (packed_amd64.s): tiles of 32 weight rows times the
 // first N of up to eight activation rows; see packed.go.
 
@@ -84,3 +86,27 @@ func packedBF16x7(w *byte, gstride, pairs int, x *float32, xstride int, out *flo
 
 //go:noescape
 func packedBF16x8(w *byte, gstride, pairs int, x *float32, xstride int, out *float32, ostride, tiles, mask int)
+
+//go:noescape
+func packedQ8x1(w *byte, gstride, blocks int, x *byte, xstride int, out *float32, ostride, units, mask int)
+
+//go:noescape
+func packedQ8x2(w *byte, gstride, blocks int, x *byte, xstride int, out *float32, ostride, units, mask int)
+
+//go:noescape
+func packedQ8x3(w *byte, gstride, blocks int, x *byte, xstride int, out *float32, ostride, units, mask int)
+
+//go:noescape
+func packedQ8x4(w *byte, gstride, blocks int, x *byte, xstride int, out *float32, ostride, units, mask int)
+
+//go:noescape
+func packedQ8x5(w *byte, gstride, blocks int, x *byte, xstride int, out *float32, ostride, units, mask int)
+
+//go:noescape
+func packedQ8x6(w *byte, gstride, blocks int, x *byte, xstride int, out *float32, ostride, units, mask int)
+
+//go:noescape
+func packedQ8x7(w *byte, gstride, blocks int, x *byte, xstride int, out *float32, ostride, units, mask int)
+
+//go:noescape
+func packedQ8x8(w *byte, gstride, blocks int, x *byte, xstride int, out *float32, ostride, units, mask int)

@@ -136,3 +136,103 @@ func BenchmarkMulPacked(b *testing.B) {
 		}
 	}
 }
+
+// TestMulPackedQ8 checks the packed Q8_0 kernels against float64 products
+// of the dequantized weights and the quantized activations, for every k,
+// partial tiles and groups, and tile ranges inside the matrix; outputs
+// outside the range stay untouched, and every output has the bits it has
+// when computed alone.
+func TestMulPackedQ8(t *testing.T) {
+	if !HasPacked(Q8_0) {
+		t.Skip("no packed kernels on this machine (needs AVX-512)")
+	}
+	rng := rand.New(rand.NewPCG(45, 46))
+	for _, shape := range [][2]int{{1, 32}, {5, 64}, {16, 96}, {17, 256}, {33, 512}, {75, 768}} {
+		rows, cols := shape[0], shape[1]
+		m := randomMatrix(rng, Q8_0, rows, cols)
+		nb := cols / 32
+		xstride := nb*Q8RecordBytes + 8
+		x := make([]byte, MaxPackedK*xstride)
+		want := make([][]float64, MaxPackedK)
+		mags := make([][]float64, MaxPackedK)
+		w := make([]float32, cols)
+		var q QAct
+		for c := 0; c < MaxPackedK; c++ {
+			xf := randomVec(rng, cols)
+			PrepareQ8Record(xf, x[c*xstride:c*xstride], &q)
+			want[c], mags[c] = make([]float64, rows), make([]float64, rows)
+			for r := 0; r < rows; r++ {
+				m.DequantRow(r, w)
+				for i, v := range w {
+					p := float64(v) * float64(q.D[i/32]) * float64(q.Q[i])
+					want[c][r] += p
+					mags[c][r] += math.Abs(p)
+				}
+			}
+		}
+		tiles := m.PackedTiles()
+		ostride := rows + 5
+		single := make([]float32, MaxPackedK*ostride)
+		for c := 0; c < MaxPackedK; c++ {
+			m.MulPackedQ8(0, tiles, x[c*xstride:], xstride, 1, single[c*ostride:], ostride)
+		}
+		for k := 1; k <= MaxPackedK; k++ {
+			for _, rg := range [][2]int{{0, tiles}, {tiles / 2, tiles}, {0, (tiles + 1) / 2}} {
+				lo, hi := rg[0], rg[1]
+				if hi <= lo {
+					continue
+				}
+				out := make([]float32, MaxPackedK*ostride)
+				for i := range out {
+					out[i] = 42
+				}
+				m.MulPackedQ8(lo, hi, x, xstride, k, out, ostride)
+				r0, r1 := lo*PackTileRows, min(hi*PackTileRows, rows)
+				for c := 0; c < MaxPackedK; c++ {
+					for r := 0; r < ostride; r++ {
+						got := out[c*ostride+r]
+						if c >= k || r < r0 || r >= r1 {
+							if got != 42 {
+								t.Fatalf("%dx%d k=%d tiles [%d,%d): wrote act %d row %d", rows, cols, k, lo, hi, c, r)
+							}
+							continue
+						}
+						bound := 4 * float64(nb) * 0x1p-24 * mags[c][r]
+						if e := math.Abs(float64(got) - want[c][r]); !(e <= bound) {
+							t.Fatalf("%dx%d k=%d: act %d row %d = %g, want %g (bound %g)", rows, cols, k, c, r, got, want[c][r], bound)
+						}
+						if s := single[c*ostride+r]; math.Float32bits(s) != math.Float32bits(got) {
+							t.Fatalf("%dx%d k=%d: act %d row %d is %g among %d rows, %g alone", rows, cols, k, c, r, got, k, s)
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+func BenchmarkMulPackedQ8(b *testing.B) {
+	if !HasPacked(Q8_0) {
+		b.Skip("no packed kernels on this machine")
+	}
+	rng := rand.New(rand.NewPCG(1, 1))
+	for _, sh := range [][2]int{{768, 256}, {256, 768}, {4096, 256}} {
+		m := randomMatrix(rng, Q8_0, sh[0], sh[1])
+		m.Pack()
+		rec := sh[1] / 32 * Q8RecordBytes
+		x := make([]byte, MaxPackedK*rec)
+		var q QAct
+		for c := 0; c < MaxPackedK; c++ {
+			PrepareQ8Record(randomVec(rng, sh[1]), x[c*rec:c*rec], &q)
+		}
+		out := make([]float32, MaxPackedK*sh[0])
+		for _, k := range []int{1, 2, 5, 8} {
+			b.Run(fmt.Sprintf("%dx%d/k=%d", sh[0], sh[1], k), func(b *testing.B) {
+				for b.Loop() {
+					m.MulPackedQ8(0, m.PackedTiles(), x, rec, k, out, sh[0])
+				}
+				b.ReportMetric(float64(sh[0]*sh[1]*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GMAC/s")
+			})
+		}
+	}
+}

@@ -210,7 +210,7 @@ func TestDotRowsDispatch(t *testing.T) {
 		}
 		// The float types have no AVX-512 row kernel (MatMul takes their
 		// packed kernels there), so DotRows runs the AVX2 one.
-		if hostLevel >= levelAVX512 && !packable(typ) {
+		if hostLevel >= levelAVX512 && typ.BlockSize() != 1 {
 			direct[levelAVX512] = make([]float32, rows)
 			if !m.dotRowsAVX512(m.Data, rows, acts[levelAVX512], direct[levelAVX512]) {
 				t.Fatalf("%s: no AVX-512 kernel", typ)
@@ -223,7 +223,7 @@ func TestDotRowsDispatch(t *testing.T) {
 				}
 			}
 		}
-		if hostLevel >= levelAVX512 && packable(typ) {
+		if hostLevel >= levelAVX512 && typ.BlockSize() == 1 {
 			direct[levelAVX512] = direct[levelAVX2]
 		}
 		for l, want := range direct {

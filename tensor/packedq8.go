@@ -1,0 +1,121 @@
+package tensor
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+)
+
+// Q8_0 weights have a packed copy too (on AVX-512 machines), for a VNNI
+// kernel that does for integers what the float kernels of packed.go do:
+// 16 rows per group, one row per 512-bit lane, so that a product needs no
+// horizontal sums and has the same bits for any number of activation rows.
+// Per group and 32-element block (576 bytes):
+//
+//   - 8 chunks of 64 bytes: chunk c holds, as dword j, row j's weights
+//     4c..4c+3 biased to unsigned (w+128), for VPDPBUSD;
+//   - the 16 rows' block scales as float32.
+//
+// Activation rows are quantized to int8 blocks (QAct, as for the row
+// kernels) and laid out as 40-byte records per block: the 32 quants, the
+// block scale as float32 and -128·Σq as int32, which cancels the weight
+// bias when it starts the integer accumulator. Lossless drafting needs
+// the batch invariance (its verify pass must reproduce single-row steps);
+// the bundled Q8_0 model also decodes faster with it than with the row
+// kernel, which scales every block of every (row, activation) pair.
+
+const (
+	q8GroupBlock = 576 // bytes per group and 32-element block
+	// Q8RecordBytes is the size of one 32-element block of a Q8 record.
+	Q8RecordBytes = 40
+)
+
+type packedQ8Kernel func(w *byte, gstride, blocks int, x *byte, xstride int, out *float32, ostride, units, mask int)
+
+// PrepareQ8Record quantizes x (a multiple of 32 elements) into the
+// activation record MulPackedQ8 reads, growing rec as needed; q is scratch.
+func PrepareQ8Record(x []float32, rec []byte, q *QAct) []byte {
+	nb := len(x) / 32
+	q.quantize(x)
+	if cap(rec) < nb*Q8RecordBytes {
+		rec = make([]byte, nb*Q8RecordBytes)
+	}
+	rec = rec[:nb*Q8RecordBytes]
+	for b := 0; b < nb; b++ {
+		r := rec[b*Q8RecordBytes : (b+1)*Q8RecordBytes]
+		for i, v := range q.Q[32*b : 32*b+32] {
+			r[i] = byte(v)
+		}
+		binary.LittleEndian.PutUint32(r[32:], math.Float32bits(q.D[b]))
+		sum := int32(q.S[2*b]) + int32(q.S[2*b+1])
+		binary.LittleEndian.PutUint32(r[36:], uint32(-128*sum))
+	}
+	return rec
+}
+
+func packQ8(m *Matrix) *packedPanel {
+	nb := m.Cols / 32
+	p := &packedPanel{pairs: nb, tiles: m.PackedTiles()}
+	p.gstride = nb * q8GroupBlock
+	groups := 2 * p.tiles
+	p.data = make([]byte, groups*p.gstride)
+	parallelGroups(groups, func(g int) {
+		dst := p.data[g*p.gstride : (g+1)*p.gstride]
+		for j := 0; j < packGroupRows; j++ {
+			r := g*packGroupRows + j
+			if r >= m.Rows {
+				return // padding rows: zero scales
+			}
+			row := m.Row(r)
+			for b := 0; b < nb; b++ {
+				src := row[34*b : 34*b+34]
+				blk := dst[b*q8GroupBlock:]
+				for c := 0; c < 8; c++ {
+					for i := 0; i < 4; i++ {
+						blk[64*c+4*j+i] = src[2+4*c+i] ^ 0x80
+					}
+				}
+				d := F16ToF32(binary.LittleEndian.Uint16(src))
+				binary.LittleEndian.PutUint32(blk[512+4*j:], math.Float32bits(d))
+			}
+		}
+	})
+	return p
+}
+
+// MulPackedQ8 is MulPacked for Q8_0 weights: activation row c is the Q8
+// record at x[c*xstride:] (PrepareQ8Record; xstride in bytes).
+func (m *Matrix) MulPackedQ8(lo, hi int, x []byte, xstride, k int, out []float32, ostride int) {
+	if hi <= lo {
+		return
+	}
+	if !HasPacked(m.Type) || m.Type != Q8_0 {
+		panic(fmt.Sprintf("tensor: MulPackedQ8 on %s at kernel level %v", m.Type, simd))
+	}
+	m.Pack()
+	p := m.packed
+	rec := (m.Cols / 32) * Q8RecordBytes
+	lastRow := min(hi*PackTileRows, m.Rows)
+	switch {
+	case lo < 0 || hi > p.tiles || k < 1 || k > MaxPackedK:
+		panic(fmt.Sprintf("tensor: MulPackedQ8 tiles [%d, %d) of %d, k=%d", lo, hi, p.tiles, k))
+	case xstride < rec || len(x) < (k-1)*xstride+rec:
+		panic(fmt.Sprintf("tensor: MulPackedQ8: %d record bytes for %d rows of %d (stride %d)", len(x), k, rec, xstride))
+	case ostride < lastRow-lo*PackTileRows || len(out) < (k-1)*ostride+lastRow:
+		panic(fmt.Sprintf("tensor: MulPackedQ8: output of %d for %d rows up to %d (stride %d)", len(out), k, lastRow, ostride))
+	}
+	w, o := &p.data[2*lo*p.gstride], &out[lo*PackTileRows]
+	kernel := packedQ8Kernels[k]
+	if k <= 4 { // two groups (one tile) per unit
+		mask := -1
+		if valid := lastRow - (hi-1)*PackTileRows; valid < PackTileRows {
+			mask = 1<<valid - 1
+		}
+		kernel(w, p.gstride, p.pairs, &x[0], xstride, o, 4*ostride, hi-lo, mask)
+		return
+	}
+	// One group per unit: the last tile may have one group or a partial one.
+	groups := (lastRow - lo*PackTileRows + packGroupRows - 1) / packGroupRows
+	mask := 1<<(lastRow-(lo*PackTileRows+(groups-1)*packGroupRows)) - 1
+	kernel(w, p.gstride, p.pairs, &x[0], xstride, o, 4*ostride, groups, mask)
+}
