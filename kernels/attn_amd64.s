@@ -7,112 +7,145 @@
 // probability-weighted sum of the values. hd is 16..128 in steps of 16; the
 // query lives in Z16-Z23 for the whole pass.
 
-// KDOT(ACC, BASE) sets ACC to q·key for the key at BASE (CX = hd/16 chunks,
-// unrolled by the jump table below through KCHUNK).
-#define KCHUNK(I, ACC, BASE, Q) VFMADD231PS I*64(BASE), Q, ACC
+// SCORES16 leaves in Z0-Z15 the partial products of the query with keys
+// t = 0..15 of a block (key t at K_t, one 64-byte chunk per step).
+#define KEY4(P, OP, A, B, C, D) \
+	OP (P), Z24, A; \
+	OP (P)(DX*1), Z24, B; \
+	OP (P)(DX*2), Z24, C; \
+	OP (P)(R9*1), Z24, D
 
-// HSUMTO leaves the sum of Z's 16 lanes in X (Y9/X9 scratch).
-#define HSUMTO(Z, Y, X) \
-	VEXTRACTF64X4 $1, Z, Y9; \
-	VADDPS        Y9, Y, Y; \
-	VEXTRACTF128  $1, Y, X9; \
-	VADDPS        X9, X, X; \
-	VMOVHLPS      X, X, X9; \
-	VADDPS        X9, X, X; \
-	VMOVSHDUP     X, X9; \
-	VADDSS        X9, X, X
+#define KEYS16(OP) \
+	KEY4(DI, OP, Z0, Z1, Z2, Z3); \
+	KEY4(R10, OP, Z4, Z5, Z6, Z7); \
+	KEY4(R11, OP, Z8, Z9, Z10, Z11); \
+	KEY4(R12, OP, Z12, Z13, Z14, Z15)
 
-// DOT1(BASE, ACC) computes q·key at BASE into ACC for hd/16 = BX chunks.
-#define DOT1(BASE, ACC, L) \
-	VMULPS  (BASE), Z16, ACC; \
-	CMPQ    BX, $1; \
-	JEQ     L; \
-	KCHUNK(1, ACC, BASE, Z17); \
-	CMPQ    BX, $2; \
-	JEQ     L; \
-	KCHUNK(2, ACC, BASE, Z18); \
-	CMPQ    BX, $3; \
-	JEQ     L; \
-	KCHUNK(3, ACC, BASE, Z19); \
-	CMPQ    BX, $4; \
-	JEQ     L; \
-	KCHUNK(4, ACC, BASE, Z20); \
-	CMPQ    BX, $5; \
-	JEQ     L; \
-	KCHUNK(5, ACC, BASE, Z21); \
-	CMPQ    BX, $6; \
-	JEQ     L; \
-	KCHUNK(6, ACC, BASE, Z22); \
-	CMPQ    BX, $7; \
-	JEQ     L; \
-	KCHUNK(7, ACC, BASE, Z23); \
-L:
+// PAIRSUM, QUADSUM, LANESUM: the levels of a transposed reduction of 16
+// vectors (Z0-Z15) to their 16 horizontal sums, in order, in Z12. Each
+// sum depends only on its own vector's lanes, in a fixed tree, so a key's
+// score has the same bits whichever block neighbours it has.
+#define PAIRSUM(A, B, D) \
+	VUNPCKLPS B, A, D; \
+	VUNPCKHPS B, A, A; \
+	VADDPS    A, D, D
+
+#define QUADSUM(X, Y, D, T) \
+	VUNPCKLPD Y, X, D; \
+	VUNPCKHPD Y, X, T; \
+	VADDPS    T, D, D
+
+#define LANESUM(P, Q, D, T) \
+	VSHUFF32X4 $0x88, Q, P, D; \
+	VSHUFF32X4 $0xdd, Q, P, T; \
+	VADDPS     T, D, D
+
+#define REDUCE16 \
+	PAIRSUM(Z0, Z1, Z16); \
+	PAIRSUM(Z2, Z3, Z17); \
+	PAIRSUM(Z4, Z5, Z18); \
+	PAIRSUM(Z6, Z7, Z19); \
+	PAIRSUM(Z8, Z9, Z20); \
+	PAIRSUM(Z10, Z11, Z21); \
+	PAIRSUM(Z12, Z13, Z22); \
+	PAIRSUM(Z14, Z15, Z23); \
+	QUADSUM(Z16, Z17, Z0, Z1); \
+	QUADSUM(Z18, Z19, Z2, Z3); \
+	QUADSUM(Z20, Z21, Z4, Z5); \
+	QUADSUM(Z22, Z23, Z6, Z7); \
+	LANESUM(Z0, Z2, Z8, Z9); \
+	LANESUM(Z4, Z6, Z10, Z11); \
+	LANESUM(Z8, Z10, Z12, Z13)
+
+// ONESUM leaves in Z's element 0 the sum of its lanes in REDUCE16's tree
+// ((e0+e2)+(e1+e3) within 128-bit lanes, then (L0+L1)+(L2+L3)): float
+// addition commutes, so a key's score has the same bits in the tail as it
+// would in a block.
+#define ONESUM(Z, T) \
+	VPERMILPS  $0x4e, Z, T; \
+	VADDPS     T, Z, Z; \
+	VPERMILPS  $0xb1, Z, T; \
+	VADDPS     T, Z, Z; \
+	VSHUFF32X4 $0xb1, Z, Z, T; \
+	VADDPS     T, Z, Z; \
+	VSHUFF32X4 $0x4e, Z, Z, T; \
+	VADDPS     T, Z, Z
 
 // func scoresAVX512(q, k *float32, stride, count, hd int, scale float32, scores *float32)
-// scores[j] = scale · q·k[j*stride : j*stride+hd]; two keys per step.
+// scores[j] = scale · q·k[j*stride : j*stride+hd], sixteen keys at a
+// time: each key's chunks are summed lane-wise, then one transposed
+// reduction gives the block's 16 scores; the last count%16 keys go one
+// by one.
 TEXT ·scoresAVX512(SB), NOSPLIT, $0-56
 	MOVQ q+0(FP), SI
 	MOVQ k+8(FP), DI
 	MOVQ stride+16(FP), DX
 	SHLQ $2, DX
+	LEAQ (DX)(DX*2), R9
 	MOVQ count+24(FP), CX
+	SHRQ $4, CX
 	MOVQ hd+32(FP), BX
 	SHRQ $4, BX
-	VMOVSS scale+40(FP), X10
+	VBROADCASTSS scale+40(FP), Z25
 	MOVQ scores+48(FP), R8
-	// Load the query (unused registers get whatever follows; they are
-	// never read for a shorter head).
-	VMOVUPS (SI), Z16
-	CMPQ BX, $1
-	JEQ  qdone
-	VMOVUPS 64(SI), Z17
-	CMPQ BX, $2
-	JEQ  qdone
-	VMOVUPS 128(SI), Z18
-	CMPQ BX, $3
-	JEQ  qdone
-	VMOVUPS 192(SI), Z19
-	CMPQ BX, $4
-	JEQ  qdone
-	VMOVUPS 256(SI), Z20
-	CMPQ BX, $5
-	JEQ  qdone
-	VMOVUPS 320(SI), Z21
-	CMPQ BX, $6
-	JEQ  qdone
-	VMOVUPS 384(SI), Z22
-	CMPQ BX, $7
-	JEQ  qdone
-	VMOVUPS 448(SI), Z23
-qdone:
-	LEAQ (DI)(DX*1), R9
-
-pair:
-	CMPQ CX, $2
-	JLT  one
-	DOT1(DI, Z0, d0)
-	DOT1(R9, Z1, d1)
-	HSUMTO(Z0, Y0, X0)
-	HSUMTO(Z1, Y1, X1)
-	VMULSS X10, X0, X0
-	VMULSS X10, X1, X1
-	VMOVSS X0, (R8)
-	VMOVSS X1, 4(R8)
-	LEAQ (DI)(DX*2), DI
-	LEAQ (R9)(DX*2), R9
-	ADDQ $8, R8
-	SUBQ $2, CX
-	JMP  pair
-
-one:
+block:
 	TESTQ CX, CX
 	JZ    sdone
-	DOT1(DI, Z0, d2)
-	HSUMTO(Z0, Y0, X0)
-	VMULSS X10, X0, X0
-	VMOVSS X0, (R8)
-
+	LEAQ (DI)(DX*4), R10
+	LEAQ (R10)(DX*4), R11
+	LEAQ (R11)(DX*4), R12
+	MOVQ DI, R14
+	MOVQ SI, AX
+	VMOVUPS (AX), Z24
+	KEYS16(VMULPS)
+	MOVQ BX, R13
+chunk:
+	DECQ R13
+	JZ   reduce
+	ADDQ $64, AX
+	ADDQ $64, DI
+	ADDQ $64, R10
+	ADDQ $64, R11
+	ADDQ $64, R12
+	VMOVUPS (AX), Z24
+	KEYS16(VFMADD231PS)
+	JMP  chunk
+reduce:
+	REDUCE16
+	VMULPS  Z25, Z12, Z12
+	VMOVUPS Z12, (R8)
+	ADDQ    $64, R8
+	LEAQ    (R14)(DX*8), DI // the next 16 keys
+	LEAQ    (DI)(DX*8), DI
+	DECQ    CX
+	JMP     block
 sdone:
+	MOVQ count+24(FP), CX
+	ANDQ $15, CX
+	JZ   done
+one:
+	MOVQ    SI, AX
+	MOVQ    DI, R14
+	VMOVUPS (AX), Z24
+	VMULPS  (R14), Z24, Z0
+	MOVQ    BX, R13
+onechunk:
+	DECQ        R13
+	JZ          onesum
+	ADDQ        $64, AX
+	ADDQ        $64, R14
+	VMOVUPS     (AX), Z24
+	VFMADD231PS (R14), Z24, Z0
+	JMP         onechunk
+onesum:
+	ONESUM(Z0, Z1)
+	VMULSS X25, X0, X0
+	VMOVSS X0, (R8)
+	ADDQ   $4, R8
+	ADDQ   DX, DI
+	DECQ   CX
+	JNZ    one
+done:
 	VZEROUPPER
 	RET
 

@@ -108,12 +108,13 @@ func TestAttentionDispatch(t *testing.T) {
 
 func BenchmarkAttention(b *testing.B) {
 	rng := rand.New(rand.NewPCG(55, 56))
-	for _, hd := range []int{32, 64} {
-		const count, stride = 256, 512
+	for _, c := range [][2]int{{32, 20}, {32, 64}, {32, 256}, {64, 256}} {
+		hd, count := c[0], c[1]
+		const stride = 512
 		q, k, v := randVec(rng, hd), randVec(rng, count*stride), randVec(rng, count*stride)
 		scores, out := make([]float32, count), make([]float32, hd)
 		for _, l := range levels() {
-			b.Run(fmt.Sprintf("hd=%d/%v", hd, l), func(b *testing.B) {
+			b.Run(fmt.Sprintf("hd=%d/count=%d/%v", hd, count, l), func(b *testing.B) {
 				withLevel(b, l, func() {
 					b.SetBytes(int64(2 * 4 * hd * count))
 					for b.Loop() {
