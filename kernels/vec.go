@@ -49,21 +49,32 @@ func axpyGeneric(a float32, x, y []float32) {
 // Add adds x to y element-wise.
 func Add(y, x []float32) {
 	y = y[:len(x)]
+	if hasAsm && simd >= levelAVX512 && len(x) > 0 {
+		addAVX512(&y[0], &x[0], len(x))
+		return
+	}
 	for i, v := range x {
 		y[i] += v
 	}
 }
 
 // RMSNorm writes x / rms(x) * w into out. The sum of squares is accumulated
-// in float64 so long rows lose no precision.
+// in float64 so long rows lose no precision (with AVX-512 in eight float64
+// lanes, whose different order moves the sum by about 1e-16).
 func RMSNorm(out, x, w []float32, eps float32) {
+	out = out[:len(x)]
+	w = w[:len(x)]
+	if hasAsm && simd >= levelAVX512 && len(x) > 0 {
+		ss := sumSquaresAVX512(&x[0], len(x))
+		scale := float32(1 / math.Sqrt(ss/float64(len(x))+float64(eps)))
+		scaleMulAVX512(&out[0], &x[0], &w[0], scale, len(x))
+		return
+	}
 	var ss float64
 	for _, v := range x {
 		ss += float64(v) * float64(v)
 	}
 	scale := float32(1 / math.Sqrt(ss/float64(len(x))+float64(eps)))
-	out = out[:len(x)]
-	w = w[:len(x)]
 	for i, v := range x {
 		out[i] = v * scale * w[i]
 	}
@@ -115,25 +126,47 @@ func softmaxGeneric(x []float32) {
 	}
 }
 
-// RoPE rotates each head of x (heads of headDim values) by the angles whose
-// cosines and sines are given per dimension pair. interleaved selects pairs
-// (2i, 2i+1); otherwise pairs are (i, i+headDim/2) as in Hugging Face.
-func RoPE(x []float32, headDim int, cos, sin []float32, interleaved bool) {
+// RoPEAngles expands one position's rotation (cos[i], sin[i] for the pair
+// i of a head, headDim/2 of them) into the per-element factors RoPE
+// takes: c[j] is the cosine of element j's pair, s[j] its sine with the
+// sign of its term (-sin for the first element of a pair, +sin for the
+// second). A forward pass expands each row's angles once for all layers.
+func RoPEAngles(cos, sin []float32, interleaved bool, c, s []float32) {
+	half := len(cos)
+	for i := 0; i < half; i++ {
+		a, b := 2*i, 2*i+1 // interleaved pairs (x[2i], x[2i+1])
+		if !interleaved {
+			a, b = i, i+half // pairs (x[i], x[i+half])
+		}
+		c[a], c[b] = cos[i], cos[i]
+		s[a], s[b] = -sin[i], sin[i]
+	}
+}
+
+// RoPE rotates each head of x (heads of headDim values) by the factors of
+// RoPEAngles: x'[j] = x[j]·c[j] + x[partner(j)]·s[j], where an element's
+// partner is the other element of its pair: adjacent (interleaved, the
+// GGUF llama layout) or half a head away (Hugging Face's rotate_half).
+// For the first element of a pair that is a·cos - b·sin, for the second
+// b·cos + a·sin, with the same roundings as written out.
+func RoPE(x []float32, headDim int, c, s []float32, interleaved bool) {
+	heads := len(x) / headDim
+	if hasAsm && simd >= levelAVX512 && headDim%32 == 0 && heads > 0 {
+		ropeAVX512(&x[0], heads, headDim, &c[0], &s[0], interleaved)
+		return
+	}
 	half := headDim / 2
+	c, s = c[:headDim], s[:headDim]
 	for h := 0; h+headDim <= len(x); h += headDim {
 		v := x[h : h+headDim]
-		if interleaved {
-			for i := 0; i < half; i++ {
-				a, b := v[2*i], v[2*i+1]
-				v[2*i] = a*cos[i] - b*sin[i]
-				v[2*i+1] = b*cos[i] + a*sin[i]
+		for i := 0; i < half; i++ {
+			a, b := 2*i, 2*i+1
+			if !interleaved {
+				a, b = i, i+half
 			}
-		} else {
-			for i := 0; i < half; i++ {
-				a, b := v[i], v[i+half]
-				v[i] = a*cos[i] - b*sin[i]
-				v[i+half] = b*cos[i] + a*sin[i]
-			}
+			va, vb := v[a], v[b]
+			v[a] = va*c[a] + vb*s[a]
+			v[b] = vb*c[b] + va*s[b]
 		}
 	}
 }

@@ -64,3 +64,17 @@ func scoresAVX512(q, k *float32, stride, count, hd int, scale float32, scores *f
 
 //go:noescape
 func wsumAVX512(p, v *float32, stride, count, hd int, out *float32)
+
+// Element-wise kernels (elem_amd64.s).
+
+//go:noescape
+func addAVX512(y, x *float32, n int)
+
+//go:noescape
+func sumSquaresAVX512(x *float32, n int) float64
+
+//go:noescape
+func scaleMulAVX512(out, x, w *float32, scale float32, n int)
+
+//go:noescape
+func ropeAVX512(x *float32, heads, hd int, c, s *float32, interleaved bool)

@@ -22,3 +22,8 @@ func scoresAVX512(q, k *float32, stride, count, hd int, scale float32, scores *f
 }
 func wsumAVX512(p, v *float32, stride, count, hd int, out *float32) { panic("unreachable") }
 func softmaxAVX512(x *float32, n int)                               { panic("unreachable") }
+
+func addAVX512(y, x *float32, n int)                              { panic("unreachable") }
+func sumSquaresAVX512(x *float32, n int) float64                  { panic("unreachable") }
+func scaleMulAVX512(out, x, w *float32, scale float32, n int)     { panic("unreachable") }
+func ropeAVX512(x *float32, heads, hd int, c, s *float32, i bool) { panic("unreachable") }

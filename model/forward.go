@@ -42,7 +42,8 @@ type State struct {
 	maxRows int
 
 	x, xb, q, k, v, att, gate, up []float32 // row-major activations
-	cos, sin                      []float32 // maxRows × headDim/2
+	cos, sin                      []float32 // maxRows × headDim/2: a row's rotation angles
+	ropeC, ropeS                  []float32 // maxRows × headDim: the same expanded (kernels.RoPEAngles)
 	logits                        []float32 // grows with the number of logit rows
 	logitRow                      []int     // batch row -> index in logits, -1 if none
 	scratch                       *kernels.Workspace
@@ -50,9 +51,13 @@ type State struct {
 	groups                        [2]rowGroup        // a layer's rows by the weights they run on
 	headFull, headCheap           []int              // logit rows by output matrix
 	draft                         *draftWeights      // the draft copy, during a pass with draft rows
-	scores                        [][]float32        // per worker, one context's scores
-	run, write, need              []int              // row lists of the current layer
-	entry                         []int              // row -> its cache entry index at this layer
+	layer                         *Layer             // the layer in progress (its norms and biases)
+	phase                         rowPhase
+	phaseRows                     []int
+	rowPhaseFn                    func(worker, lo, hi int)
+	scores                        [][]float32 // per worker, one context's scores
+	run, write, need              []int       // row lists of the current layer
+	entry                         []int       // row -> its cache entry index at this layer
 	hookIn                        []float32
 
 	Hook LayerHook
@@ -73,6 +78,8 @@ func NewState(m *Model, pool *parallel.Pool, maxRows int) *State {
 	st.up = make([]float32, maxRows*c.Intermediate)
 	st.cos = make([]float32, maxRows*c.HeadDim/2)
 	st.sin = make([]float32, maxRows*c.HeadDim/2)
+	st.ropeC = make([]float32, maxRows*c.HeadDim)
+	st.ropeS = make([]float32, maxRows*c.HeadDim)
 	st.logitRow = make([]int, maxRows)
 	st.scratch = kernels.NewWorkspace()
 	st.scores = make([][]float32, w)
@@ -80,6 +87,7 @@ func NewState(m *Model, pool *parallel.Pool, maxRows int) *State {
 	st.write = make([]int, 0, maxRows)
 	st.need = make([]int, 0, maxRows)
 	st.entry = make([]int, maxRows)
+	st.rowPhaseFn = st.rowPhase
 	return st
 }
 
@@ -153,7 +161,7 @@ func (st *State) Forward(b *Batch) error {
 		st.draft = m.draft.Load()
 	}
 	H, Q, KV, I := c.Hidden, c.QDim(), c.KVDim(), c.Intermediate
-	half := c.HeadDim / 2
+	half, hd := c.HeadDim/2, c.HeadDim
 	for r := 0; r < n; r++ {
 		b.Caches[r].next = b.Pos[r] + 1
 		m.Embed.DequantRow(b.Tokens[r], st.x[r*H:(r+1)*H])
@@ -162,6 +170,7 @@ func (st *State) Forward(b *Batch) error {
 			s, co := math.Sincos(p * f)
 			st.cos[r*half+i], st.sin[r*half+i] = float32(co), float32(s)
 		}
+		kernels.RoPEAngles(st.cos[r*half:(r+1)*half], st.sin[r*half:(r+1)*half], c.RopeInterleaved, st.ropeC[r*hd:(r+1)*hd], st.ropeS[r*hd:(r+1)*hd])
 	}
 	for l := range m.Layers {
 		L := &m.Layers[l]
@@ -182,10 +191,9 @@ func (st *State) Forward(b *Batch) error {
 		if st.Hook != nil {
 			st.hookIn = append(st.hookIn[:0], st.x[:n*H]...)
 		}
+		st.layer = L
 		// Attention: norm, projections, RoPE, cache append.
-		for _, r := range st.write {
-			kernels.RMSNorm(st.xb[r*H:(r+1)*H], st.x[r*H:(r+1)*H], L.AttnNorm, c.NormEps)
-		}
+		st.eachRow(st.write, phaseAttnNorm)
 		for _, g := range groups {
 			if len(g.run) == len(g.write) { // the same rows: one parallel loop for all three
 				st.prods[0] = kernels.Product{W: g.L.Wq, Out: st.q, OutStride: Q}
@@ -198,50 +206,34 @@ func (st *State) Forward(b *Batch) error {
 				kernels.MatMul(st.pool, g.L.Wq, st.xb, H, st.q, Q, g.run, st.scratch)
 			}
 		}
-		for _, r := range st.write {
-			k, v := st.k[r*KV:(r+1)*KV], st.v[r*KV:(r+1)*KV]
-			if L.Bk != nil {
-				kernels.Add(k, L.Bk)
-				kernels.Add(v, L.Bv)
-			}
-			kernels.RoPE(k, c.HeadDim, st.cos[r*half:(r+1)*half], st.sin[r*half:(r+1)*half], c.RopeInterleaved)
-			st.entry[r] = b.Caches[r].append(l, b.Pos[r], k, v)
+		if len(st.run) == len(st.write) {
+			st.eachRow(st.run, phaseRoPE)
+		} else {
+			st.eachRow(st.write, phaseRoPEK)
+			st.eachRow(st.run, phaseRoPEQ)
+		}
+		for _, r := range st.write { // in order: a sequence's entries must ascend
+			st.entry[r] = b.Caches[r].append(l, b.Pos[r], st.k[r*KV:(r+1)*KV], st.v[r*KV:(r+1)*KV])
 		}
 		if len(st.run) == 0 {
 			continue
-		}
-		for _, r := range st.run {
-			q := st.q[r*Q : (r+1)*Q]
-			if L.Bq != nil {
-				kernels.Add(q, L.Bq)
-			}
-			kernels.RoPE(q, c.HeadDim, st.cos[r*half:(r+1)*half], st.sin[r*half:(r+1)*half], c.RopeInterleaved)
 		}
 		st.attention(b, l)
 		for _, g := range groups {
 			kernels.MatMul(st.pool, g.L.Wo, st.att, Q, st.xb, H, g.run, st.scratch)
 		}
-		for _, r := range st.run {
-			kernels.Add(st.x[r*H:(r+1)*H], st.xb[r*H:(r+1)*H])
-		}
-		// Feed-forward: norm, SwiGLU, down projection, residual.
-		for _, r := range st.run {
-			kernels.RMSNorm(st.xb[r*H:(r+1)*H], st.x[r*H:(r+1)*H], L.FFNNorm, c.NormEps)
-		}
+		// Residual, then the feed-forward: norm, SwiGLU, down projection, residual.
+		st.eachRow(st.run, phaseFFNNorm)
 		for _, g := range groups {
 			st.prods[0] = kernels.Product{W: g.L.Gate, Out: st.gate, OutStride: I}
 			st.prods[1] = kernels.Product{W: g.L.Up, Out: st.up, OutStride: I}
 			kernels.MatMuls(st.pool, st.xb, H, g.run, st.scratch, st.prods[:2])
 		}
-		for _, r := range st.run {
-			kernels.SwiGLU(st.gate[r*I:(r+1)*I], st.up[r*I:(r+1)*I])
-		}
+		st.eachRow(st.run, phaseSwiGLU)
 		for _, g := range groups {
 			kernels.MatMul(st.pool, g.L.Down, st.gate, I, st.xb, H, g.run, st.scratch)
 		}
-		for _, r := range st.run {
-			kernels.Add(st.x[r*H:(r+1)*H], st.xb[r*H:(r+1)*H])
-		}
+		st.eachRow(st.run, phaseResidual)
 		if st.Hook != nil {
 			for _, r := range st.run {
 				st.Hook(l, r, st.hookIn[r*H:(r+1)*H], st.x[r*H:(r+1)*H])
@@ -327,6 +319,71 @@ func (st *State) weightGroups(b *Batch, l int) []rowGroup {
 		return st.groups[1:]
 	}
 	return st.groups[:]
+}
+
+// The per-row work between the matrix products, as phases that eachRow
+// runs over a list of rows: in parallel for batches of a few rows or
+// more (a prefill chunk, a verify pass), inline for one row.
+type rowPhase int
+
+const (
+	phaseAttnNorm rowPhase = iota // xb = norm(x), attention norm
+	phaseRoPE                     // biases and RoPE of q and k
+	phaseRoPEK                    // the same for k only (rows that write K/V but skip the layer)
+	phaseRoPEQ                    // and for q only
+	phaseFFNNorm                  // x += xb (attention output), xb = norm(x)
+	phaseSwiGLU                   // gate = silu(gate)·up
+	phaseResidual                 // x += xb (feed-forward output)
+)
+
+// minParallelRows is the batch size from which the row phases are split
+// across the pool (below it a hand-off costs more than the work).
+const minParallelRows = 4
+
+func (st *State) eachRow(rows []int, p rowPhase) {
+	st.phase, st.phaseRows = p, rows
+	if len(rows) >= minParallelRows {
+		st.pool.For(len(rows), 1, st.rowPhaseFn)
+	} else {
+		st.rowPhase(0, 0, len(rows))
+	}
+}
+
+func (st *State) rowPhase(_, lo, hi int) {
+	c := &st.m.Config
+	L := st.layer
+	H, Q, KV, I, hd := c.Hidden, c.QDim(), c.KVDim(), c.Intermediate, c.HeadDim
+	for _, r := range st.phaseRows[lo:hi] {
+		x, xb := st.x[r*H:(r+1)*H], st.xb[r*H:(r+1)*H]
+		rc, rs := st.ropeC[r*hd:(r+1)*hd], st.ropeS[r*hd:(r+1)*hd]
+		switch st.phase {
+		case phaseAttnNorm:
+			kernels.RMSNorm(xb, x, L.AttnNorm, c.NormEps)
+		case phaseRoPE, phaseRoPEK, phaseRoPEQ:
+			if st.phase != phaseRoPEQ {
+				k, v := st.k[r*KV:(r+1)*KV], st.v[r*KV:(r+1)*KV]
+				if L.Bk != nil {
+					kernels.Add(k, L.Bk)
+					kernels.Add(v, L.Bv)
+				}
+				kernels.RoPE(k, hd, rc, rs, c.RopeInterleaved)
+			}
+			if st.phase != phaseRoPEK {
+				q := st.q[r*Q : (r+1)*Q]
+				if L.Bq != nil {
+					kernels.Add(q, L.Bq)
+				}
+				kernels.RoPE(q, hd, rc, rs, c.RopeInterleaved)
+			}
+		case phaseFFNNorm:
+			kernels.Add(x, xb)
+			kernels.RMSNorm(xb, x, L.FFNNorm, c.NormEps)
+		case phaseSwiGLU:
+			kernels.SwiGLU(st.gate[r*I:(r+1)*I], st.up[r*I:(r+1)*I])
+		case phaseResidual:
+			kernels.Add(x, xb)
+		}
+	}
 }
 
 // attention computes each running row's attention output into st.att,
