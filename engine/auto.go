@@ -1,7 +1,9 @@
 package engine
 
 import (
+	"fmt"
 	"math"
+	"slices"
 	"sync"
 	"time"
 
@@ -9,47 +11,66 @@ import (
 )
 
 // The auto draft policy picks a draft depth and length online to maximise
-// emitted tokens per second, from measured step times and acceptance rates,
-// and falls back to plain decoding (with growing back-off between probes)
-// when no drafting setting beats it. What it learns is kept per engine, so
+// emitted tokens per second, from measured step times and acceptance, and
+// falls back to plain decoding (with growing back-off between probes) when
+// no drafting setting beats it. What it learns is kept per engine, so
 // later generations start from earlier measurements.
+//
+// Acceptance is modelled per draft position, not as one rate: a draft is
+// more likely to be accepted when the ones before it were (easy stretches
+// of text come in runs), so a single per-draft rate undervalues long
+// rounds. For each candidate depth, reach[j] counts the rounds whose j-th
+// draft was checked and reject[j] those that rejected it; the expected
+// tokens of a round of length k are 1 + Σ_{j≤k} S(j), S(j) the estimated
+// probability that the first j drafts are all accepted.
 
 var autoLengths = []int{2, 3, 4, 6, 8}
 
-type ema struct {
-	v float64
-	n int
+// timing estimates a step's duration as the median of its last samples:
+// on a shared machine single steps stall (a neighbour, a page fault) by
+// far more than the differences the policy weighs, and a median ignores
+// those bursts where a mean follows them.
+type timing struct {
+	buf [16]float64
+	n   int     // samples seen
+	v   float64 // the current median
 }
 
-func (e *ema) add(x float64) {
-	const a = 0.2
-	if e.n == 0 {
-		e.v = x
-	} else {
-		e.v += a * (x - e.v)
+func (t *timing) add(x float64) {
+	t.buf[t.n%len(t.buf)] = x
+	t.n++
+	m := min(t.n, len(t.buf))
+	var s [16]float64
+	copy(s[:], t.buf[:m])
+	slices.Sort(s[:m])
+	t.v = s[m/2]
+	if m%2 == 0 {
+		t.v = (s[m/2-1] + s[m/2]) / 2
 	}
-	e.n++
 }
 
 type autoCand struct {
-	keep         int
-	plan         depth.Plan
-	tDraft       ema
-	trials, wins float64 // per-draft acceptance trials (geometric MLE)
+	keep   int
+	plan   depth.Plan
+	tDraft timing
+	// reach[j], reject[j]: rounds whose draft j+1 was checked, and
+	// rejected it. Halved when they grow large, so old rounds fade.
+	reach, reject [maxDraftLength]float64
+	rounds        int
 }
 
 type autoStats struct {
 	mu      sync.Mutex
 	cands   []autoCand
-	tPlain  ema
-	tVerify map[int]*ema
+	tPlain  timing
+	tVerify map[int]*timing
 	rounds  int
 }
 
 // newAutoStats builds the candidate depths: about 1/4 to 3/4 of the layers,
 // using the core layers and drop order of base.
 func newAutoStats(base depth.Schedule, numLayers int) (*autoStats, error) {
-	a := &autoStats{tVerify: map[int]*ema{}}
+	a := &autoStats{tVerify: map[int]*timing{}}
 	core := base.CoreHead + base.CoreTail
 	seen := map[int]bool{}
 	for _, f := range []float64{0.25, 0.375, 0.5, 0.625, 0.75} {
@@ -65,7 +86,7 @@ func newAutoStats(base depth.Schedule, numLayers int) (*autoStats, error) {
 		a.cands = append(a.cands, autoCand{keep: n, plan: p})
 	}
 	for _, k := range autoLengths {
-		a.tVerify[k] = &ema{}
+		a.tVerify[k] = &timing{}
 	}
 	return a, nil
 }
@@ -121,36 +142,112 @@ func (c *autoChoice) observeRound(k, accepted int) {
 	}
 	c.s.mu.Lock()
 	cd := &c.s.cands[c.cur]
-	cd.wins += float64(accepted)
-	cd.trials += float64(accepted)
-	if accepted < k {
-		cd.trials++
+	for j := 0; j <= min(accepted, k-1); j++ {
+		cd.reach[j]++
 	}
+	if accepted < k {
+		cd.reject[accepted]++
+	}
+	if cd.reach[0] > 2000 {
+		for j := range cd.reach {
+			cd.reach[j] /= 2
+			cd.reject[j] /= 2
+		}
+	}
+	cd.rounds++
 	c.s.rounds++
 	c.s.mu.Unlock()
 }
 
+// tokens estimates the tokens a round of k drafts of candidate cd emits.
+func (cd *autoCand) tokens(k int) float64 {
+	// The pooled rejection rate is the prior of every position (an
+	// optimistic 0.1 before any round, so unexplored settings get tried).
+	var reach, reject float64
+	for j := range cd.reach {
+		reach += cd.reach[j]
+		reject += cd.reject[j]
+	}
+	prior := 0.1
+	if reach > 0 {
+		prior = (reject + 0.5) / (reach + 1)
+	}
+	const weight = 2 // prior rounds at each position
+	tokens, survive := 1.0, 1.0
+	for j := 0; j < k; j++ {
+		h := (cd.reject[j] + weight*prior) / (cd.reach[j] + weight)
+		survive *= 1 - h
+		tokens += survive
+	}
+	return tokens
+}
+
+// fitLine fits y = a + b·x by least squares weighted by w (the samples
+// behind each point), so a noisy measurement of one setting is pulled
+// toward what the others say; with fewer than two distinct x it returns
+// ok = false.
+func fitLine(x, y, w []float64) (a, b float64, ok bool) {
+	var sw, sx, sy, sxx, sxy float64
+	for i := range x {
+		sw += w[i]
+		sx += w[i] * x[i]
+		sy += w[i] * y[i]
+		sxx += w[i] * x[i] * x[i]
+		sxy += w[i] * x[i] * y[i]
+	}
+	d := sw*sxx - sx*sx
+	if sw == 0 || d <= 1e-12*sw*sxx {
+		return 0, 0, false
+	}
+	b = (sw*sxy - sx*sy) / d
+	return (sy - b*sx) / sw, b, true
+}
+
+// verifyTime estimates a verify pass of k drafts: a line through the
+// measured lengths (a pass costs a fixed part plus a part per row), or
+// guessed from a plain step before two lengths are measured.
+func (s *autoStats) verifyTime(k int) float64 {
+	tp := s.tPlain.v
+	// Only lengths measured a few times count: one sample of a length
+	// can be off by half, which as a slope would misprice every other.
+	var xs, ys, ws []float64
+	for _, kk := range autoLengths {
+		if e := s.tVerify[kk]; e.n >= 3 {
+			xs, ys, ws = append(xs, float64(kk)), append(ys, e.v), append(ws, float64(min(e.n, 20)))
+		}
+	}
+	if a, b, ok := fitLine(xs, ys, ws); ok {
+		return max(tp, a+max(b, 0.02*tp)*float64(k))
+	}
+	if len(xs) == 1 {
+		return ys[0] + 0.15*tp*(float64(k)-xs[0])
+	}
+	return tp * (1 + 0.15*float64(k))
+}
+
+// draftTime estimates a draft step of candidate i: a line in the layers
+// it runs (the output matrix is a fixed part), fitted over every
+// candidate measured, or a share of a plain step.
+func (s *autoStats) draftTime(i int, L int) float64 {
+	var xs, ys, ws []float64
+	for j := range s.cands {
+		if e := &s.cands[j].tDraft; e.n >= 3 {
+			xs, ys, ws = append(xs, float64(s.cands[j].keep)), append(ys, e.v), append(ws, float64(min(e.n, 20)))
+		}
+	}
+	keep := float64(s.cands[i].keep)
+	if a, b, ok := fitLine(xs, ys, ws); ok && b > 0 {
+		return max(0, a) + b*keep
+	}
+	if e := &s.cands[i].tDraft; e.n > 0 {
+		return e.v
+	}
+	return s.tPlain.v * keep / float64(L)
+}
+
 // rate estimates emitted tokens per second for candidate i with length k.
 func (s *autoStats) rate(i, k int, L int) float64 {
-	cd := &s.cands[i]
-	acc := 0.9 // optimistic prior so unexplored settings get tried
-	if cd.trials > 0 {
-		acc = (cd.wins + 0.5) / (cd.trials + 1)
-	}
-	tokens := float64(k + 1)
-	if acc < 1 {
-		tokens = (1 - math.Pow(acc, float64(k+1))) / (1 - acc)
-	}
-	tp := s.tPlain.v
-	td := tp * float64(cd.keep) / float64(L)
-	if cd.tDraft.n > 0 {
-		td = cd.tDraft.v
-	}
-	tv := tp * (1 + 0.25*float64(k))
-	if e := s.tVerify[k]; e != nil && e.n > 0 {
-		tv = e.v
-	}
-	return tokens / (float64(k)*td + tv)
+	return s.cands[i].tokens(k) / (float64(k)*s.draftTime(i, L) + s.verifyTime(k))
 }
 
 // next returns the next round's draft plan and length, or a nil plan for a
@@ -165,10 +262,12 @@ func (c *autoChoice) next() (depth.Plan, int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	// Explore: any candidate never tried goes first; later, every 32nd
-	// round re-measures the least tried one.
+	// round re-measures the least tried one, and every 32nd (offset by 16)
+	// tries the best candidate at its least measured length, so the
+	// verify-time line rests on more than the length in use.
 	explore := -1
 	for i := range s.cands {
-		if s.cands[i].trials == 0 {
+		if s.cands[i].rounds == 0 {
 			explore = i
 			break
 		}
@@ -176,27 +275,41 @@ func (c *autoChoice) next() (depth.Plan, int) {
 	if explore < 0 && s.rounds > 0 && s.rounds%32 == 0 {
 		explore = 0
 		for i := range s.cands {
-			if s.cands[i].trials < s.cands[explore].trials {
+			if s.cands[i].rounds < s.cands[explore].rounds {
 				explore = i
 			}
 		}
 	}
+	if explore < 0 && s.rounds%32 == 16 {
+		best, bestK, bestRate := s.best(c.numLayers)
+		if plain := 1 / s.tPlain.v; best >= 0 && bestRate > plain {
+			k := bestK
+			for _, kk := range autoLengths {
+				if s.tVerify[kk].n < s.tVerify[k].n {
+					k = kk
+				}
+			}
+			c.cur, c.k = best, k
+			s.rounds++
+			return s.cands[best].plan, k
+		}
+	}
+	if explore < 0 && s.rounds%64 == 63 {
+		// Re-measure a plain step now and then: the comparison needs a
+		// current plain rate, and while drafting pays none are decoded.
+		c.cur = -1
+		s.rounds++
+		return nil, 0
+	}
 	if explore >= 0 {
-		// The shortest length: a probe only needs acceptance samples (the
-		// estimate is per draft), and on a model where drafting loses,
-		// probes are most of what auto costs.
+		// The shortest length: a probe only needs acceptance samples, and
+		// on a model where drafting loses, probes are most of what auto
+		// costs.
 		c.cur, c.k = explore, autoLengths[0]
 		s.rounds++ // an exploration round counts even if it is never observed
 		return s.cands[explore].plan, c.k
 	}
-	best, bestK, bestRate := -1, 0, 0.0
-	for i := range s.cands {
-		for _, k := range autoLengths {
-			if r := s.rate(i, k, c.numLayers); r > bestRate {
-				best, bestK, bestRate = i, k, r
-			}
-		}
-	}
+	best, bestK, bestRate := s.best(c.numLayers)
 	// Drafting must promise a clear gain: step times are measured at
 	// different moments, and on a shared machine a margin of a few percent
 	// is noise that would otherwise keep a losing setting running.
@@ -215,6 +328,41 @@ func (c *autoChoice) next() (depth.Plan, int) {
 	return s.cands[best].plan, bestK
 }
 
+// best is the candidate and length with the highest estimated rate.
+func (s *autoStats) best(L int) (best, bestK int, bestRate float64) {
+	best = -1
+	for i := range s.cands {
+		for _, k := range autoLengths {
+			if r := s.rate(i, k, L); r > bestRate {
+				best, bestK, bestRate = i, k, r
+			}
+		}
+	}
+	return best, bestK, bestRate
+}
+
 // settled reports the depth and length of the last exploited choice (0, 0:
 // drafting was off or never chosen).
 func (c *autoChoice) settled() (int, int) { return c.lastKeep, c.lastLength }
+
+func (e *Engine) TmpAutoDump() string {
+	out := ""
+	for _, s := range e.auto {
+		s.mu.Lock()
+		out += fmt.Sprintf("tPlain %.3fms rounds %d\n", s.tPlain.v*1e3, s.rounds)
+		for _, k := range autoLengths {
+			out += fmt.Sprintf(" tv[%d]=%.3f(n=%d)", k, s.tVerify[k].v*1e3, s.tVerify[k].n)
+		}
+		out += "\n"
+		for i := range s.cands {
+			cd := &s.cands[i]
+			out += fmt.Sprintf("keep %d rounds %d td %.3f est %.3f reach %v reject %v\n  ", cd.keep, cd.rounds, cd.tDraft.v*1e3, s.draftTime(i, 16)*1e3, cd.reach[:8], cd.reject[:8])
+			for _, k := range autoLengths {
+				out += fmt.Sprintf(" k=%d tok=%.2f rate=%.0f", k, cd.tokens(k), s.rate(i, k, 16))
+			}
+			out += "\n"
+		}
+		s.mu.Unlock()
+	}
+	return out
+}
