@@ -251,6 +251,7 @@ func TestDraftRollbackCache(t *testing.T) {
 		if err := g.prefill(st); err != nil {
 			t.Fatal(err)
 		}
+		base := len(g.res.Tokens) // T_0 comes out of the prefill's last pass
 		b := newBatch(k + 1)
 		for g.phase == phaseDraft {
 			b.reset()
@@ -264,9 +265,9 @@ func TestDraftRollbackCache(t *testing.T) {
 		}
 		// Force the drafts: correct up to `reject`, then wrong.
 		for j := range g.drafts {
-			g.drafts[j] = plain.Tokens[j]
+			g.drafts[j] = plain.Tokens[base+j]
 			if j >= reject {
-				g.drafts[j] = (plain.Tokens[j] + 1 + j) % V
+				g.drafts[j] = (plain.Tokens[base+j] + 1 + j) % V
 			}
 		}
 		b.reset()
@@ -278,13 +279,13 @@ func TestDraftRollbackCache(t *testing.T) {
 			t.Fatal(err)
 		}
 		emitted := len(g.res.Tokens)
-		if want := min(reject, k) + 1; emitted != want || !slices.Equal(g.res.Tokens, plain.Tokens[:emitted]) {
+		if want := base + min(reject, k) + 1; emitted != want || !slices.Equal(g.res.Tokens, plain.Tokens[:emitted]) {
 			t.Fatalf("reject at %d: emitted %v, want the first %d of %v", reject, g.res.Tokens, want, plain.Tokens)
 		}
 		// Reference cache: plain full-depth prefill of prompt + accepted inputs.
 		ref := model.NewCache(&e.Model.Config, e.Ctx)
 		seq := append(append([]int(nil), prompt...), plain.Tokens[:emitted-1]...)
-		if err := prefill(model.NewState(e.Model, e.Pool, 64), ref, seq, 0); err != nil {
+		if _, err := prefill(model.NewState(e.Model, e.Pool, 64), ref, seq, 0, false); err != nil {
 			t.Fatal(err)
 		}
 		for l := 0; l < e.Model.Config.NumLayers; l++ {

@@ -87,26 +87,45 @@ func (e *Engine) newGen(prompt []int, opt Options, cache *model.Cache) (*gen, er
 	return g, nil
 }
 
-// prefill runs every prompt token but the last at full depth; the last
-// one is the input of step 0, which produces T_0.
+// prefill runs the prompt at full depth. The last prompt token is the
+// input of step 0, which produces T_0: when that step runs at full depth
+// (always, unless a layer plan says otherwise) it goes in the prefill's
+// last pass, whose logits are then consumed as step 0's, which saves a
+// pass over the weights per request.
 func (g *gen) prefill(st *model.State) error {
 	g.start = time.Now()
 	p := g.res.PromptTokens
-	if err := prefill(st, g.cache, p[:len(p)-1], 0); err != nil {
+	fold := g.planFor(0) == nil
+	n := len(p) - 1
+	if fold {
+		n = len(p)
+	}
+	row, err := prefill(st, g.cache, p[:n], 0, fold)
+	if err != nil {
 		return fmt.Errorf("prefill: %w", err)
 	}
 	g.tok, g.pos = p[len(p)-1], len(p)-1
 	g.checkLimits()
-	if !g.done && g.opt.Draft.Kind != DraftOff {
+	if g.done {
+		return nil
+	}
+	if fold {
+		g.phase, g.plan = phasePlain, nil
+		return g.consume(st, row, 0)
+	}
+	if g.opt.Draft.Kind != DraftOff {
 		g.planRound()
 	}
 	return nil
 }
 
-// prefill runs tokens at positions start.. through st in chunks, without logits.
-func prefill(st *model.State, cache *model.Cache, tokens []int, start int) error {
+// prefill runs tokens at positions start.. through st in chunks. With
+// last, the final token's logits are computed and its row in st's last
+// pass is returned.
+func prefill(st *model.State, cache *model.Cache, tokens []int, start int, last bool) (int, error) {
 	n := st.MaxRows()
 	b := &model.Batch{Tokens: make([]int, 0, n), Pos: make([]int, 0, n), Caches: make([]*model.Cache, 0, n), Logits: make([]bool, 0, n)}
+	row := -1
 	for i := 0; i < len(tokens); i += n {
 		end := min(i+n, len(tokens))
 		b.Tokens, b.Pos, b.Caches, b.Logits = b.Tokens[:0], b.Pos[:0], b.Caches[:0], b.Logits[:0]
@@ -114,13 +133,14 @@ func prefill(st *model.State, cache *model.Cache, tokens []int, start int) error
 			b.Tokens = append(b.Tokens, tokens[j])
 			b.Pos = append(b.Pos, start+j)
 			b.Caches = append(b.Caches, cache)
-			b.Logits = append(b.Logits, false)
+			b.Logits = append(b.Logits, last && j == len(tokens)-1)
 		}
 		if err := st.Forward(b); err != nil {
-			return err
+			return -1, err
 		}
+		row = end - 1 - i
 	}
-	return nil
+	return row, nil
 }
 
 // checkLimits ends generation when max tokens are reached or the prompt and
@@ -208,7 +228,7 @@ func (g *gen) fill(b *model.Batch) {
 func (g *gen) consume(st *model.State, r0 int, dt time.Duration) error {
 	switch g.phase {
 	case phasePlain:
-		if g.auto != nil {
+		if g.auto != nil && dt > 0 { // a step folded into the prefill has no time of its own
 			g.auto.observePlain(dt)
 		}
 		ran, full := stepFLOPs(&g.e.Model.Config, g.cache, g.pos, g.plan, g.opt.Propagate)
