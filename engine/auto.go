@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"fmt"
 	"math"
 	"slices"
 	"sync"
@@ -225,19 +224,28 @@ func (s *autoStats) verifyTime(k int) float64 {
 	return tp * (1 + 0.15*float64(k))
 }
 
-// draftTime estimates a draft step of candidate i: a line in the layers
-// it runs (the output matrix is a fixed part), fitted over every
-// candidate measured, or a share of a plain step.
+// draftTime estimates a draft step of candidate i: its own median once it
+// has a few samples, else a line in the layers run (the output matrix is
+// a fixed part) through the candidates that have, else a share of a plain
+// step. Rarely run candidates meet cold caches, so their first samples
+// overstate them; a line through them would misprice the others too.
 func (s *autoStats) draftTime(i int, L int) float64 {
+	const enough = 8
+	if e := &s.cands[i].tDraft; e.n >= enough {
+		return e.v
+	}
 	var xs, ys, ws []float64
 	for j := range s.cands {
-		if e := &s.cands[j].tDraft; e.n >= 3 {
-			xs, ys, ws = append(xs, float64(s.cands[j].keep)), append(ys, e.v), append(ws, float64(min(e.n, 20)))
+		if e := &s.cands[j].tDraft; e.n >= enough {
+			xs, ys, ws = append(xs, float64(s.cands[j].keep)), append(ys, e.v), append(ws, 1)
 		}
 	}
 	keep := float64(s.cands[i].keep)
-	if a, b, ok := fitLine(xs, ys, ws); ok && b > 0 {
-		return max(0, a) + b*keep
+	if a, b, ok := fitLine(xs, ys, ws); ok && b > 0 && a >= 0 {
+		return a + b*keep
+	}
+	if len(xs) > 0 { // scale the nearest measured candidate by layers
+		return ys[0] * keep / xs[0]
 	}
 	if e := &s.cands[i].tDraft; e.n > 0 {
 		return e.v
@@ -344,25 +352,3 @@ func (s *autoStats) best(L int) (best, bestK int, bestRate float64) {
 // settled reports the depth and length of the last exploited choice (0, 0:
 // drafting was off or never chosen).
 func (c *autoChoice) settled() (int, int) { return c.lastKeep, c.lastLength }
-
-func (e *Engine) TmpAutoDump() string {
-	out := ""
-	for _, s := range e.auto {
-		s.mu.Lock()
-		out += fmt.Sprintf("tPlain %.3fms rounds %d\n", s.tPlain.v*1e3, s.rounds)
-		for _, k := range autoLengths {
-			out += fmt.Sprintf(" tv[%d]=%.3f(n=%d)", k, s.tVerify[k].v*1e3, s.tVerify[k].n)
-		}
-		out += "\n"
-		for i := range s.cands {
-			cd := &s.cands[i]
-			out += fmt.Sprintf("keep %d rounds %d td %.3f est %.3f reach %v reject %v\n  ", cd.keep, cd.rounds, cd.tDraft.v*1e3, s.draftTime(i, 16)*1e3, cd.reach[:8], cd.reject[:8])
-			for _, k := range autoLengths {
-				out += fmt.Sprintf(" k=%d tok=%.2f rate=%.0f", k, cd.tokens(k), s.rate(i, k, 16))
-			}
-			out += "\n"
-		}
-		s.mu.Unlock()
-	}
-	return out
-}

@@ -66,9 +66,11 @@ func BenchmarkArithDraft(b *testing.B) {
 		}
 		return res, plain, wall, plainWall
 	}
-	run(engine.Options{}) // warm up
-	if _, err := m.PrepareDraft(); err != nil { // built once per model, outside the timings
-		b.Fatal(err)
+	run(engine.Options{})                                               // warm up
+	for _, c := range []model.DraftCopy{model.DraftQ8, model.DraftQ4} { // built once per model, outside the timings
+		if _, err := m.PrepareDraft(c); err != nil {
+			b.Fatal(err)
+		}
 	}
 	policies := []struct {
 		name  string
@@ -79,7 +81,7 @@ func BenchmarkArithDraft(b *testing.B) {
 		{"d3-a0.98", "d3", 0.98}, {"d3-a0.97", "d3", 0.97}, {"d3-a0.95", "d3", 0.95}, {"d3-a0.9", "d3", 0.9},
 		{"static10", "static:10", 1}, {"static8", "static:8", 1}, {"static6", "static:6", 1}, {"static5", "static:5", 1}, {"static4", "static:4", 1},
 		{"auto", "auto", 1},
-		{"s6k2", "static:6,k=2", 1}, {"s6k3", "static:6,k=3", 1}, {"s6k6", "static:6,k=6", 1}, {"s6k8", "static:6,k=8", 1}, {"s8k8", "static:8,k=8", 1}, {"s5k3", "static:5,k=3", 1},
+		{"s6k2", "static:6,k=2", 1}, {"autoq8", "auto,weights=q8", 1}, {"automodel", "auto,weights=model", 1}, {"s6k3", "static:6,k=3", 1}, {"s6k6", "static:6,k=6", 1}, {"s6k8", "static:6,k=8", 1}, {"s8k8", "static:8,k=8", 1}, {"s5k3", "static:5,k=3", 1},
 	}
 	for _, pc := range policies {
 		b.Run(pc.name, func(b *testing.B) {

@@ -27,7 +27,7 @@ type Engine struct {
 	Ctx int
 
 	autoMu sync.Mutex
-	auto   map[depth.Schedule]*autoStats
+	auto   map[autoKey]*autoStats
 
 	// states recycles forward-pass states between calls: one sized for a
 	// 1B model's prefill chunk holds about 26 MB of buffers, too much to
@@ -50,12 +50,21 @@ func (e *Engine) release(st *model.State) {
 	e.states.Put(st)
 }
 
+// autoKey identifies the generations whose auto-draft statistics are
+// shared: the same base schedule (the candidate plans) and draft weights
+// (their step times).
+type autoKey struct {
+	base    depth.Schedule
+	weights DraftWeights
+}
+
 // autoStats returns the auto-draft statistics shared by every generation
-// with the same base schedule.
-func (e *Engine) autoStats(base depth.Schedule) (*autoStats, error) {
+// with the same base schedule and draft weights.
+func (e *Engine) autoStats(base depth.Schedule, weights DraftWeights) (*autoStats, error) {
 	e.autoMu.Lock()
 	defer e.autoMu.Unlock()
-	if s, ok := e.auto[base]; ok {
+	key := autoKey{base, weights}
+	if s, ok := e.auto[key]; ok {
 		return s, nil
 	}
 	s, err := newAutoStats(base, e.Model.Config.NumLayers)
@@ -63,9 +72,9 @@ func (e *Engine) autoStats(base depth.Schedule) (*autoStats, error) {
 		return nil, err
 	}
 	if e.auto == nil {
-		e.auto = map[depth.Schedule]*autoStats{}
+		e.auto = map[autoKey]*autoStats{}
 	}
-	e.auto[base] = s
+	e.auto[key] = s
 	return s, nil
 }
 
@@ -204,7 +213,7 @@ type batch struct{ model.Batch }
 
 func newBatch(rows int) *batch {
 	return &batch{model.Batch{Tokens: make([]int, 0, rows), Pos: make([]int, 0, rows), Caches: make([]*model.Cache, 0, rows),
-		Plans: make([]depth.Plan, 0, rows), Propagate: make([]bool, 0, rows), Draft: make([]bool, 0, rows)}}
+		Plans: make([]depth.Plan, 0, rows), Propagate: make([]bool, 0, rows), Draft: make([]model.DraftCopy, 0, rows)}}
 }
 
 func (b *batch) reset() {

@@ -184,9 +184,8 @@ func (g *gen) rows() int {
 	return 1
 }
 
-// appendRow adds one row to b; draft rows may run on the draft copy of
-// the weights.
-func appendRow(b *model.Batch, tok, pos int, cache *model.Cache, plan depth.Plan, propagate, draft bool) {
+// appendRow adds one row to b, running on the given weights.
+func appendRow(b *model.Batch, tok, pos int, cache *model.Cache, plan depth.Plan, propagate bool, draft model.DraftCopy) {
 	b.Tokens = append(b.Tokens, tok)
 	b.Pos = append(b.Pos, pos)
 	b.Caches = append(b.Caches, cache)
@@ -204,7 +203,7 @@ func (g *gen) fill(b *model.Batch) {
 		} else {
 			g.plan = g.planFor(g.step)
 		}
-		appendRow(b, g.tok, g.pos, g.cache, g.plan, g.opt.Propagate, false)
+		appendRow(b, g.tok, g.pos, g.cache, g.plan, g.opt.Propagate, model.DraftModel)
 	case phaseDraft:
 		j := len(g.drafts)
 		in := g.tok
@@ -212,13 +211,13 @@ func (g *gen) fill(b *model.Batch) {
 			in = g.drafts[j-1]
 		}
 		g.plan = g.draftPlanAt(g.step + j)
-		appendRow(b, in, g.pos+j, g.cache, g.plan, g.opt.Propagate, g.opt.Draft.Weights != DraftWeightsModel)
+		appendRow(b, in, g.pos+j, g.cache, g.plan, g.opt.Propagate, g.opt.Draft.Weights.copy())
 	case phaseVerify:
 		// The drafts' reduced-depth entries are replaced by full-depth ones.
 		g.cache.Truncate(g.pos)
-		appendRow(b, g.tok, g.pos, g.cache, nil, false, false)
+		appendRow(b, g.tok, g.pos, g.cache, nil, false, model.DraftModel)
 		for j, d := range g.drafts {
-			appendRow(b, d, g.pos+1+j, g.cache, nil, false, false)
+			appendRow(b, d, g.pos+1+j, g.cache, nil, false, model.DraftModel)
 		}
 	}
 }

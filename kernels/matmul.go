@@ -130,7 +130,7 @@ func MatMuls(pool *parallel.Pool, in []float32, inStride int, rows []int, ws *Wo
 	}
 	ws.prods, ws.in, ws.inStride, ws.rows = prods, in, inStride, rows
 	switch {
-	case tensor.HasPacked(w.Type):
+	case tensor.HasPacked(w.Type) || w.HasPackedQ8():
 		ws.path = pathPacked
 		ws.preparePacked(pool)
 	case n >= minGemmRows && tensor.HasGemm(w.Type):
@@ -230,7 +230,7 @@ func (ws *Workspace) preparePacked(pool *parallel.Pool) {
 		ws.direct = ws.direct && r == ws.rows[0]+i
 	}
 	switch {
-	case w.Type == tensor.Q8_0:
+	case w.Type.ActFormat() == tensor.ActQ8: // Q8_0, or a packed Q4_0 draft copy
 		ws.qstride = cols / 32 * tensor.Q8RecordBytes
 		if cap(ws.xq) < n*ws.qstride {
 			ws.xq = make([]byte, n*ws.qstride)
@@ -283,7 +283,7 @@ func (ws *Workspace) mulPacked(i int, p Product, lo, hi int) {
 		c0 := 0
 		for g := 0; g < ws.packedGroups; g++ {
 			k := (n - c0) / (ws.packedGroups - g)
-			if w.Type == tensor.Q8_0 {
+			if w.Type.ActFormat() == tensor.ActQ8 {
 				w.MulPackedQ8(b0, b1, ws.xq[c0*ws.qstride:], ws.qstride, k, out[c0*ostride:], ostride)
 			} else {
 				w.MulPacked(b0, b1, ws.x[c0*ws.xstride:], ws.xstride, k, out[c0*ostride:], ostride)

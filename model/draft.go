@@ -3,49 +3,82 @@ package model
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/d3-project/d3/tensor"
 )
 
 // Lossless drafting only needs its drafts to be good guesses: the verify
 // pass decides at full precision. A decode step is bound by reading the
-// weights, so drafts of a float (F32, F16, BF16) checkpoint run on a Q8_0
-// copy of its matrices, quantized as llama.cpp's q8_0 does, which reads
-// half the bytes of bf16 (a quarter of f32) and takes the packed integer
-// kernels. The copy is built the first time a generation asks for it and
-// kept with the model; matrices already quantized are used as they are.
+// weights, so drafts of a float (F32, F16, BF16) checkpoint run on a
+// quantized copy of its matrices (Q8_0 or Q4_0, quantized as llama.cpp's
+// quantizers do), which reads a half or a quarter of the bytes of bf16
+// and takes the packed integer kernels. A copy is built the first time a
+// generation asks for it and kept with the model; matrices already
+// quantized are used as they are.
 
-// draftWeights is the cheap copy: per layer, and the output matrix.
+// DraftCopy names the weights a draft row runs on.
+type DraftCopy uint8
+
+const (
+	DraftModel DraftCopy = iota // the model's own weights
+	DraftQ8                     // a Q8_0 copy of the float matrices
+	DraftQ4                     // a Q4_0 copy of the float matrices
+	numDraftCopies
+)
+
+func (c DraftCopy) dtype() tensor.DType {
+	if c == DraftQ4 {
+		return tensor.Q4_0
+	}
+	return tensor.Q8_0
+}
+
+// draftWeights is one cheap copy: per layer, and the output matrix.
 type draftWeights struct {
 	layers []Layer
 	output *tensor.Matrix
 	bytes  int64 // memory the copies take
 }
 
-// PrepareDraft builds the draft copy of the weights (once; later calls
-// return at once) and reports the bytes it added. It is a no-op, adding
-// nothing, when no matrix is a float type or the machine has no packed
-// Q8_0 kernels (the copy would not be cheaper to run).
-func (m *Model) PrepareDraft() (int64, error) {
-	m.draftOnce.Do(func() {
-		d, err := buildDraft(m)
-		m.draftErr = err
-		if d != nil {
-			m.draft.Store(d)
-		}
-	})
-	return m.DraftBytes(), m.draftErr
+// draftSet holds the copies built so far.
+type draftSet struct {
+	once   [numDraftCopies]sync.Once
+	copies [numDraftCopies]atomic.Pointer[draftWeights]
+	errs   [numDraftCopies]error
 }
 
-// DraftBytes is the memory the draft copy takes (0 if none was built).
-func (m *Model) DraftBytes() int64 {
-	if d := m.draft.Load(); d != nil {
+// PrepareDraft builds draft copy c of the weights (once; later calls
+// return at once) and reports the bytes it takes. It adds nothing when no
+// matrix is a float type or the machine has no packed integer kernels
+// (the copy would not be cheaper to run); rows asking for it then run on
+// the model's weights.
+func (m *Model) PrepareDraft(c DraftCopy) (int64, error) {
+	if c == DraftModel || c >= numDraftCopies {
+		return 0, nil
+	}
+	m.drafts.once[c].Do(func() {
+		d, err := buildDraft(m, c.dtype())
+		m.drafts.errs[c] = err
+		if d != nil {
+			m.drafts.copies[c].Store(d)
+		}
+	})
+	return m.DraftBytes(c), m.drafts.errs[c]
+}
+
+// DraftBytes is the memory draft copy c takes (0 if it was not built).
+func (m *Model) DraftBytes(c DraftCopy) int64 {
+	if c == DraftModel || c >= numDraftCopies {
+		return 0
+	}
+	if d := m.drafts.copies[c].Load(); d != nil {
 		return d.bytes
 	}
 	return 0
 }
 
-func buildDraft(m *Model) (*draftWeights, error) {
+func buildDraft(m *Model, t tensor.DType) (*draftWeights, error) {
 	if !tensor.HasPacked(tensor.Q8_0) {
 		return nil, nil
 	}
@@ -56,14 +89,14 @@ func buildDraft(m *Model) (*draftWeights, error) {
 		if w == nil || w.Type.BlockSize() != 1 || w.Cols%32 != 0 {
 			return w
 		}
-		q, err := quantizeQ8(w)
+		q, err := quantizeCopy(w, t)
 		mu.Lock()
 		defer mu.Unlock()
 		if err != nil {
 			firstErr = err
 			return w
 		}
-		d.bytes += 2 * int64(len(q.Data)) // the Q8_0 rows and their packed copy
+		d.bytes += 2 * int64(len(q.Data)) // the quantized rows and their packed copy
 		return q
 	}
 	any := false
@@ -89,9 +122,10 @@ func buildDraft(m *Model) (*draftWeights, error) {
 	return d, nil
 }
 
-// quantizeQ8 returns a Q8_0 copy of a float matrix, packed for the kernels.
-func quantizeQ8(w *tensor.Matrix) (*tensor.Matrix, error) {
-	rb, err := tensor.Q8_0.RowBytes(w.Cols)
+// quantizeCopy returns a Q8_0 or Q4_0 copy of a float matrix, packed for
+// the kernels.
+func quantizeCopy(w *tensor.Matrix, t tensor.DType) (*tensor.Matrix, error) {
+	rb, err := t.RowBytes(w.Cols)
 	if err != nil {
 		return nil, err
 	}
@@ -99,14 +133,15 @@ func quantizeQ8(w *tensor.Matrix) (*tensor.Matrix, error) {
 	row := make([]float32, w.Cols)
 	for r := 0; r < w.Rows; r++ {
 		w.DequantRow(r, row)
-		if err := tensor.Quantize(tensor.Q8_0, row, data[r*rb:(r+1)*rb]); err != nil {
+		if err := tensor.Quantize(t, row, data[r*rb:(r+1)*rb]); err != nil {
 			return nil, err
 		}
 	}
-	q, err := tensor.NewMatrix(w.Name+" (q8_0 draft copy)", tensor.Q8_0, w.Rows, w.Cols, data)
+	q, err := tensor.NewMatrix(w.Name+" ("+t.String()+" draft copy)", t, w.Rows, w.Cols, data)
 	if err != nil {
 		return nil, err
 	}
 	q.Pack()
+	q.PackQ4()
 	return q, nil
 }

@@ -24,10 +24,10 @@ type Batch struct {
 	Propagate []bool
 	// Logits[r] asks for row r's logits; nil asks for every row.
 	Logits []bool
-	// Draft[r] lets row r run on the model's draft copy of the weights
-	// (Model.PrepareDraft; without one, on the model's): a lossless
+	// Draft[r] lets row r run on a draft copy of the weights
+	// (Model.PrepareDraft; without it, on the model's): a lossless
 	// drafting proposal, which the verify pass checks at full precision.
-	Draft []bool
+	Draft []DraftCopy
 }
 
 // LayerHook sees each layer's input and output hidden state for the rows
@@ -47,11 +47,12 @@ type State struct {
 	logits                        []float32 // grows with the number of logit rows
 	logitRow                      []int     // batch row -> index in logits, -1 if none
 	scratch                       *kernels.Workspace
-	prods                         [3]kernels.Product // the fused products of a layer
-	groups                        [2]rowGroup        // a layer's rows by the weights they run on
-	headFull, headCheap           []int              // logit rows by output matrix
-	draft                         *draftWeights      // the draft copy, during a pass with draft rows
-	layer                         *Layer             // the layer in progress (its norms and biases)
+	prods                         [3]kernels.Product       // the fused products of a layer
+	groups                        [numDraftCopies]rowGroup // a layer's rows by the weights they run on
+	used                          []rowGroup               // the non-empty groups of the layer
+	heads                         [numDraftCopies][]int    // logit rows by output matrix
+	draft                         [numDraftCopies]*draftWeights
+	layer                         *Layer // the layer in progress (its norms and biases)
 	phase                         rowPhase
 	phaseRows                     []int
 	rowPhaseFn                    func(worker, lo, hi int)
@@ -156,9 +157,11 @@ func (st *State) Forward(b *Batch) error {
 		return fmt.Errorf("forward: %w", err)
 	}
 	n := len(b.Tokens)
-	st.draft = nil
-	if b.Draft != nil {
-		st.draft = m.draft.Load()
+	for c := range st.draft {
+		st.draft[c] = nil
+		if b.Draft != nil {
+			st.draft[c] = m.drafts.copies[c].Load()
+		}
 	}
 	H, Q, KV, I := c.Hidden, c.QDim(), c.KVDim(), c.Intermediate
 	half, hd := c.HeadDim/2, c.HeadDim
@@ -259,66 +262,71 @@ func (st *State) Forward(b *Batch) error {
 	if want := len(st.need) * V; len(st.logits) < want {
 		st.logits = make([]float32, want)
 	}
-	st.headFull, st.headCheap = st.headFull[:0], st.headCheap[:0]
+	for c := range st.heads {
+		st.heads[c] = st.heads[c][:0]
+	}
 	for i, r := range st.need {
 		// Compact the normed rows so logits come out densely packed.
 		kernels.RMSNorm(st.xb[i*H:(i+1)*H], st.x[r*H:(r+1)*H], m.Norm, c.NormEps)
-		if st.cheap(b, r) {
-			st.headCheap = append(st.headCheap, i)
-		} else {
-			st.headFull = append(st.headFull, i)
-		}
+		cp := st.copyOf(b, r)
+		st.heads[cp] = append(st.heads[cp], i)
 	}
-	kernels.MatMul(st.pool, m.Output, st.xb, H, st.logits, V, st.headFull, st.scratch)
-	if len(st.headCheap) > 0 {
-		kernels.MatMul(st.pool, st.draft.output, st.xb, H, st.logits, V, st.headCheap, st.scratch)
+	for cp, rows := range st.heads {
+		out := m.Output
+		if cp != int(DraftModel) {
+			if len(rows) == 0 {
+				continue
+			}
+			out = st.draft[cp].output
+		}
+		kernels.MatMul(st.pool, out, st.xb, H, st.logits, V, rows, st.scratch)
 	}
 	return nil
 }
 
 // rowGroup is the rows of one layer that run on the same weights: the
-// model's, or the draft copy's (Batch.Draft).
+// model's, or a draft copy's (Batch.Draft).
 type rowGroup struct {
 	L          *Layer
 	run, write []int
 }
 
-// cheap reports whether row r runs on the draft copy of the weights.
-func (st *State) cheap(b *Batch, r int) bool {
-	return b.Draft != nil && b.Draft[r] && st.draft != nil
+// copyOf is the weights row r runs on (the model's when the batch asks for
+// a copy that was not built).
+func (st *State) copyOf(b *Batch, r int) DraftCopy {
+	if b.Draft == nil || b.Draft[r] >= numDraftCopies || st.draft[b.Draft[r]] == nil {
+		return DraftModel
+	}
+	return b.Draft[r]
 }
 
 // weightGroups splits layer l's rows (st.run, st.write) by the weights
-// they use: one group in the usual case, two when drafts of one sequence
+// they use: one group in the usual case, more when drafts of one sequence
 // share a pass with another's full-depth rows.
 func (st *State) weightGroups(b *Batch, l int) []rowGroup {
-	full, draft := &st.groups[0], &st.groups[1]
-	full.L, full.run, full.write = &st.m.Layers[l], full.run[:0], full.write[:0]
-	if st.draft != nil {
-		draft.L = &st.draft.layers[l]
-	}
-	draft.run, draft.write = draft.run[:0], draft.write[:0]
-	for _, r := range st.write {
-		if st.cheap(b, r) {
-			draft.write = append(draft.write, r)
-		} else {
-			full.write = append(full.write, r)
+	for c := range st.groups {
+		g := &st.groups[c]
+		g.run, g.write = g.run[:0], g.write[:0]
+		g.L = &st.m.Layers[l]
+		if c != int(DraftModel) && st.draft[c] != nil {
+			g.L = &st.draft[c].layers[l]
 		}
+	}
+	for _, r := range st.write {
+		g := &st.groups[st.copyOf(b, r)]
+		g.write = append(g.write, r)
 	}
 	for _, r := range st.run {
-		if st.cheap(b, r) {
-			draft.run = append(draft.run, r)
-		} else {
-			full.run = append(full.run, r)
+		g := &st.groups[st.copyOf(b, r)]
+		g.run = append(g.run, r)
+	}
+	st.used = st.used[:0]
+	for _, g := range st.groups {
+		if len(g.write) > 0 {
+			st.used = append(st.used, g)
 		}
 	}
-	switch {
-	case len(draft.write) == 0:
-		return st.groups[:1]
-	case len(full.write) == 0:
-		return st.groups[1:]
-	}
-	return st.groups[:]
+	return st.used
 }
 
 // The per-row work between the matrix products, as phases that eachRow

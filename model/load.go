@@ -7,8 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
-	"sync/atomic"
 
 	"github.com/d3-project/d3/gguf"
 	"github.com/d3-project/d3/safetensors"
@@ -38,9 +36,7 @@ type Model struct {
 	invFreq   []float64
 	closers   []io.Closer
 
-	draftOnce sync.Once // PrepareDraft
-	draft     atomic.Pointer[draftWeights]
-	draftErr  error
+	drafts draftSet // PrepareDraft
 }
 
 // Close releases the memory-mapped files behind the weights.

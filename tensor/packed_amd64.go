@@ -12,6 +12,8 @@ var packedKernels = [3][MaxPackedK + 1]packedKernel{
 
 var packedQ8Kernels = [MaxPackedK + 1]packedQ8Kernel{nil, packedQ8x1, packedQ8x2, packedQ8x3, packedQ8x4, packedQ8x5, packedQ8x6, packedQ8x7, packedQ8x8}
 
+var packedQ4Kernels = [MaxPackedK + 1]packedQ8Kernel{nil, packedQ4x1, packedQ4x2, packedQ4x3, packedQ4x4, packedQ4x5, packedQ4x6, packedQ4x7, packedQ4x8}
+
 // Packed float kernels (packed_amd64.s): tiles of 32 weight rows times the
 // first N of up to eight activation rows; see packed.go.
 
@@ -110,3 +112,27 @@ func packedQ8x7(w *byte, gstride, blocks int, x *byte, xstride int, out *float32
 
 //go:noescape
 func packedQ8x8(w *byte, gstride, blocks int, x *byte, xstride int, out *float32, ostride, units, mask int)
+
+//go:noescape
+func packedQ4x1(w *byte, gstride, blocks int, x *byte, xstride int, out *float32, ostride, units, mask int)
+
+//go:noescape
+func packedQ4x2(w *byte, gstride, blocks int, x *byte, xstride int, out *float32, ostride, units, mask int)
+
+//go:noescape
+func packedQ4x3(w *byte, gstride, blocks int, x *byte, xstride int, out *float32, ostride, units, mask int)
+
+//go:noescape
+func packedQ4x4(w *byte, gstride, blocks int, x *byte, xstride int, out *float32, ostride, units, mask int)
+
+//go:noescape
+func packedQ4x5(w *byte, gstride, blocks int, x *byte, xstride int, out *float32, ostride, units, mask int)
+
+//go:noescape
+func packedQ4x6(w *byte, gstride, blocks int, x *byte, xstride int, out *float32, ostride, units, mask int)
+
+//go:noescape
+func packedQ4x7(w *byte, gstride, blocks int, x *byte, xstride int, out *float32, ostride, units, mask int)
+
+//go:noescape
+func packedQ4x8(w *byte, gstride, blocks int, x *byte, xstride int, out *float32, ostride, units, mask int)

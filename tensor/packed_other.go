@@ -6,3 +6,5 @@ package tensor
 var packedKernels [3][MaxPackedK + 1]packedKernel
 
 var packedQ8Kernels [MaxPackedK + 1]packedQ8Kernel
+
+var packedQ4Kernels [MaxPackedK + 1]packedQ8Kernel

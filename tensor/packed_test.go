@@ -147,9 +147,15 @@ func TestMulPackedQ8(t *testing.T) {
 		t.Skip("no packed kernels on this machine (needs AVX-512)")
 	}
 	rng := rand.New(rand.NewPCG(45, 46))
-	for _, shape := range [][2]int{{1, 32}, {5, 64}, {16, 96}, {17, 256}, {33, 512}, {75, 768}} {
-		rows, cols := shape[0], shape[1]
-		m := randomMatrix(rng, Q8_0, rows, cols)
+	for _, c := range []struct {
+		typ  DType
+		rows int
+		cols int
+	}{{Q8_0, 1, 32}, {Q8_0, 5, 64}, {Q8_0, 16, 96}, {Q8_0, 17, 256}, {Q8_0, 33, 512}, {Q8_0, 75, 768},
+		{Q4_0, 1, 32}, {Q4_0, 17, 96}, {Q4_0, 75, 768}} {
+		rows, cols := c.rows, c.cols
+		m := randomMatrix(rng, c.typ, rows, cols)
+		m.PackQ4()
 		nb := cols / 32
 		xstride := nb*Q8RecordBytes + 8
 		x := make([]byte, MaxPackedK*xstride)
@@ -199,7 +205,7 @@ func TestMulPackedQ8(t *testing.T) {
 						}
 						bound := 4 * float64(nb) * 0x1p-24 * mags[c][r]
 						if e := math.Abs(float64(got) - want[c][r]); !(e <= bound) {
-							t.Fatalf("%dx%d k=%d: act %d row %d = %g, want %g (bound %g)", rows, cols, k, c, r, got, want[c][r], bound)
+							t.Fatalf("%s %dx%d k=%d: act %d row %d = %g, want %g (bound %g)", m.Type, rows, cols, k, c, r, got, want[c][r], bound)
 						}
 						if s := single[c*ostride+r]; math.Float32bits(s) != math.Float32bits(got) {
 							t.Fatalf("%dx%d k=%d: act %d row %d is %g among %d rows, %g alone", rows, cols, k, c, r, got, k, s)

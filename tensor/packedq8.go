@@ -53,6 +53,45 @@ func PrepareQ8Record(x []float32, rec []byte, q *QAct) []byte {
 	return rec
 }
 
+// q4GroupBlock is the bytes per group and block of the packed Q4_0 layout:
+// four vectors of nibbles (dword j of vector t: row j's elements 8t..8t+3
+// in the low nibbles, 8t+4..8t+7 in the high ones), then 16 float32 scales.
+const q4GroupBlock = 320
+
+func packQ4(m *Matrix) *packedPanel {
+	nb := m.Cols / 32
+	p := &packedPanel{pairs: nb, tiles: m.PackedTiles()}
+	p.gstride = nb * q4GroupBlock
+	groups := 2 * p.tiles
+	p.data = make([]byte, groups*p.gstride)
+	parallelGroups(groups, func(g int) {
+		dst := p.data[g*p.gstride : (g+1)*p.gstride]
+		for j := 0; j < packGroupRows; j++ {
+			r := g*packGroupRows + j
+			if r >= m.Rows {
+				return // padding rows: zero scales
+			}
+			row := m.Row(r)
+			for b := 0; b < nb; b++ {
+				src := row[18*b : 18*b+18]
+				var q [32]byte // Q4_0: element i < 16 is the low nibble of byte i, i+16 the high one
+				for i, v := range src[2:] {
+					q[i], q[i+16] = v&15, v>>4
+				}
+				blk := dst[b*q4GroupBlock:]
+				for t := 0; t < 4; t++ {
+					for i := 0; i < 4; i++ {
+						blk[64*t+4*j+i] = q[8*t+i] | q[8*t+4+i]<<4
+					}
+				}
+				d := F16ToF32(binary.LittleEndian.Uint16(src))
+				binary.LittleEndian.PutUint32(blk[256+4*j:], math.Float32bits(d))
+			}
+		}
+	})
+	return p
+}
+
 func packQ8(m *Matrix) *packedPanel {
 	nb := m.Cols / 32
 	p := &packedPanel{pairs: nb, tiles: m.PackedTiles()}
@@ -83,16 +122,19 @@ func packQ8(m *Matrix) *packedPanel {
 	return p
 }
 
-// MulPackedQ8 is MulPacked for Q8_0 weights: activation row c is the Q8
-// record at x[c*xstride:] (PrepareQ8Record; xstride in bytes).
+// MulPackedQ8 is MulPacked for Q8_0 (and packed Q4_0, PackQ4) weights:
+// activation row c is the Q8 record at x[c*xstride:] (PrepareQ8Record;
+// xstride in bytes).
 func (m *Matrix) MulPackedQ8(lo, hi int, x []byte, xstride, k int, out []float32, ostride int) {
 	if hi <= lo {
 		return
 	}
-	if !HasPacked(m.Type) || m.Type != Q8_0 {
+	if !m.HasPackedQ8() {
 		panic(fmt.Sprintf("tensor: MulPackedQ8 on %s at kernel level %v", m.Type, simd))
 	}
-	m.Pack()
+	if m.Type == Q8_0 {
+		m.Pack()
+	}
 	p := m.packed
 	rec := (m.Cols / 32) * Q8RecordBytes
 	lastRow := min(hi*PackTileRows, m.Rows)
@@ -106,6 +148,9 @@ func (m *Matrix) MulPackedQ8(lo, hi int, x []byte, xstride, k int, out []float32
 	}
 	w, o := &p.data[2*lo*p.gstride], &out[lo*PackTileRows]
 	kernel := packedQ8Kernels[k]
+	if m.Type == Q4_0 {
+		kernel = packedQ4Kernels[k]
+	}
 	if k <= 4 { // two groups (one tile) per unit
 		mask := -1
 		if valid := lastRow - (hi-1)*PackTileRows; valid < PackTileRows {
@@ -118,4 +163,26 @@ func (m *Matrix) MulPackedQ8(lo, hi int, x []byte, xstride, k int, out []float32
 	groups := (lastRow - lo*PackTileRows + packGroupRows - 1) / packGroupRows
 	mask := 1<<(lastRow-(lo*PackTileRows+(groups-1)*packGroupRows)) - 1
 	kernel(w, p.gstride, p.pairs, &x[0], xstride, o, 4*ostride, groups, mask)
+}
+
+// PackQ4 builds the packed copy of a Q4_0 matrix. Q4_0 files keep their
+// row kernels (a packed copy would double their memory); the Q4_0 copies
+// of a checkpoint made for drafting are packed with this.
+func (m *Matrix) PackQ4() {
+	if m.Type != Q4_0 || hostLevel < levelAVX512 {
+		return
+	}
+	m.packOnce.Do(func() { m.packed = packQ4(m) })
+}
+
+// HasPackedQ8 reports whether MulPackedQ8 runs for m: a Q8_0 matrix, or a
+// Q4_0 one packed by PackQ4, on a machine with the packed kernels.
+func (m *Matrix) HasPackedQ8() bool {
+	switch m.Type {
+	case Q8_0:
+		return HasPacked(Q8_0)
+	case Q4_0:
+		return simd >= levelAVX512 && m.packed != nil
+	}
+	return false
 }

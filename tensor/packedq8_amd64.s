@@ -26,7 +26,6 @@
 // A record is 40 bytes per block: 32 int8, the float32 scale at +32 and
 // -128·Σq as int32 at +36.
 #define RECORD 40
-#define GROUPBLOCK 576
 
 #define X0(o) o(DI)
 #define X1(o) o(DI)(R8*1)
@@ -55,6 +54,16 @@
 	VMOVDQU32 wo(SI)(R10*1), Z25; \
 	DP(xo)
 
+#define BODY8_2(DP) \
+	CHUNK2(0, 0, DP); \
+	CHUNK2(64, 4, DP); \
+	CHUNK2(128, 8, DP); \
+	CHUNK2(192, 12, DP); \
+	CHUNK2(256, 16, DP); \
+	CHUNK2(320, 20, DP); \
+	CHUNK2(384, 24, DP); \
+	CHUNK2(448, 28, DP)
+
 #define FOLD2(x, ia, ib, fa, fb) \
 	VCVTDQ2PS   ia, ia; \
 	VMULPS.BCST x, Z26, Z28; \
@@ -75,6 +84,9 @@
 #define SCALES2 \
 	VMOVUPS 512(SI), Z26; \
 	VMOVUPS 512(SI)(R10*1), Z27
+#define SCALES2_Q4 \
+	VMOVUPS 256(SI), Z26; \
+	VMOVUPS 256(SI)(R10*1), Z27
 
 #define PF2G \
 	PREFETCHT0 PFQ(SI); \
@@ -99,6 +111,16 @@
 	VMOVDQU32 wo(SI), Z24; \
 	DP(xo)
 
+#define BODY8_1(DP) \
+	CHUNK1(0, 0, DP); \
+	CHUNK1(64, 4, DP); \
+	CHUNK1(128, 8, DP); \
+	CHUNK1(192, 12, DP); \
+	CHUNK1(256, 16, DP); \
+	CHUNK1(320, 20, DP); \
+	CHUNK1(384, 24, DP); \
+	CHUNK1(448, 28, DP)
+
 #define FOLD1(x, ia, fa) \
 	VCVTDQ2PS   ia, ia; \
 	VMULPS.BCST x, Z26, Z28; \
@@ -114,10 +136,69 @@
 #define ST1_8 ST1_7; VMOVUPS Z7, K2, (BX)(R11*1)
 
 #define SCALES1 VMOVUPS 512(SI), Z26
+#define SCALES1_Q4 VMOVUPS 256(SI), Z26
 
 #define PF1G \
 	PREFETCHT0 PFQ(SI); \
 	PREFETCHT0 PFQ+64(SI)
+
+// Q4_0 (packedq8.go: packQ4): per group and block, four 64-byte vectors
+// whose dword j holds row j's elements 8t..8t+3 in its low nibbles and
+// 8t+4..8t+7 in its high ones (as stored, 0..15), then the 16 scales. The
+// integer accumulator starts at -8·Σq (the record's -128·Σq shifted), which
+// turns Σ q·x into Σ (q-8)·x.
+
+#define NIB_MASK \
+	MOVL $0x0f0f0f0f, AX; \
+	VPBROADCASTD AX, Z30
+
+// NIB2(wo, xo, DP): vector t of both groups split into nibbles, then the
+// products of the low ones with activations xo..xo+3 and of the high ones
+// with xo+4..xo+7.
+#define NIB2(wo, xo, DP) \
+	VMOVDQU32 wo(SI), Z22; \
+	VMOVDQU32 wo(SI)(R10*1), Z23; \
+	VPANDD    Z30, Z22, Z24; \
+	VPANDD    Z30, Z23, Z25; \
+	DP(xo); \
+	VPSRLD    $4, Z22, Z22; \
+	VPSRLD    $4, Z23, Z23; \
+	VPANDD    Z30, Z22, Z24; \
+	VPANDD    Z30, Z23, Z25; \
+	DP(xo+4)
+
+#define BODY4_2(DP) \
+	NIB2(0, 0, DP); \
+	NIB2(64, 8, DP); \
+	NIB2(128, 16, DP); \
+	NIB2(192, 24, DP)
+
+#define NIB1(wo, xo, DP) \
+	VMOVDQU32 wo(SI), Z22; \
+	VPANDD    Z30, Z22, Z24; \
+	DP(xo); \
+	VPSRLD    $4, Z22, Z22; \
+	VPANDD    Z30, Z22, Z24; \
+	DP(xo+4)
+
+#define BODY4_1(DP) \
+	NIB1(0, 0, DP); \
+	NIB1(64, 8, DP); \
+	NIB1(128, 16, DP); \
+	NIB1(192, 24, DP)
+
+// The starting values: -8·Σq.
+#define Q4INIT2(x, ia, ib) VPBROADCASTD x, ia; VPSRAD $4, ia, ia; VMOVDQA32 ia, ib
+#define Q4INIT2_1 NIB_MASK; Q4INIT2(X0(36), Z8, Z12)
+#define Q4INIT2_2 Q4INIT2_1; Q4INIT2(X1(36), Z9, Z13)
+#define Q4INIT2_3 Q4INIT2_2; Q4INIT2(X2(36), Z10, Z14)
+#define Q4INIT2_4 Q4INIT2_3; Q4INIT2(X3(36), Z11, Z15)
+
+#define Q4INIT1(x, ia) VPBROADCASTD x, ia; VPSRAD $4, ia, ia
+#define Q4INIT1_5 NIB_MASK; Q4INIT1(X0(36), Z8); Q4INIT1(X1(36), Z9); Q4INIT1(X2(36), Z10); Q4INIT1(X3(36), Z11); Q4INIT1(X4(36), Z12)
+#define Q4INIT1_6 Q4INIT1_5; Q4INIT1(X5(36), Z13)
+#define Q4INIT1_7 Q4INIT1_6; Q4INIT1(X6(36), Z14)
+#define Q4INIT1_8 Q4INIT1_7; Q4INIT1(X7(36), Z15)
 
 // NEXT2 skips the second group of a two-group unit; one-group units
 // follow each other.
@@ -130,11 +211,12 @@
 // completes).
 #define PFQ 4096
 
-// PACKEDQ8(G, NEXT, INIT, CHUNK, DP, SCALES, FOLD, STORE, PFG): the kernel
-// for G groups per unit (unit = 16·G rows); NEXT moves SI from the end of
-// the unit's first group to the next unit. Every unit but the last stores
+// PACKEDQ(G, NEXT, INIT, BODY, DP, SCALES, FOLD, STORE, PFG, GB): the
+// kernel for G groups per unit (unit = 16·G rows); BODY(DP) multiplies one
+// block of weights (GB bytes per group) into the integer accumulators, and
+// NEXT moves SI from the end of the unit's first group to the next unit. Every unit but the last stores
 // all outputs; the last uses mask (group 0 in the low 16 bits).
-#define PACKEDQ8(G, NEXT, INIT, CHUNK, DP, SCALES, FOLD, STORE, PFG) \
+#define PACKEDQ(G, NEXT, INIT, BODY, DP, SCALES, FOLD, STORE, PFG, GB) \
 	MOVQ w+0(FP), SI; \
 	MOVQ gstride+8(FP), R10; \
 	MOVQ xstride+32(FP), R8; \
@@ -168,17 +250,10 @@ masks: \
 loop: \
 	PFG; \
 	INIT; \
-	CHUNK(0, 0, DP); \
-	CHUNK(64, 4, DP); \
-	CHUNK(128, 8, DP); \
-	CHUNK(192, 12, DP); \
-	CHUNK(256, 16, DP); \
-	CHUNK(320, 20, DP); \
-	CHUNK(384, 24, DP); \
-	CHUNK(448, 28, DP); \
+	BODY(DP); \
 	SCALES; \
 	FOLD; \
-	ADDQ $GROUPBLOCK, SI; \
+	ADDQ $GB, SI; \
 	ADDQ $RECORD, DI; \
 	ADDQ $RECORD, R13; \
 	DECQ CX; \
@@ -194,32 +269,64 @@ done: \
 
 // func packedQ8x1(w *byte, gstride, blocks int, x *byte, xstride int, out *float32, ostride, units, mask int)
 TEXT ·packedQ8x1(SB), NOSPLIT, $0-72
-	PACKEDQ8(2, NEXT2, INIT2_1, CHUNK2, DP2_1, SCALES2, FOLD2_1, ST2_1, PF2G)
+	PACKEDQ(2, NEXT2, INIT2_1, BODY8_2, DP2_1, SCALES2, FOLD2_1, ST2_1, PF2G, 576)
 
 // func packedQ8x2(w *byte, gstride, blocks int, x *byte, xstride int, out *float32, ostride, units, mask int)
 TEXT ·packedQ8x2(SB), NOSPLIT, $0-72
-	PACKEDQ8(2, NEXT2, INIT2_2, CHUNK2, DP2_2, SCALES2, FOLD2_2, ST2_2, PF2G)
+	PACKEDQ(2, NEXT2, INIT2_2, BODY8_2, DP2_2, SCALES2, FOLD2_2, ST2_2, PF2G, 576)
 
 // func packedQ8x3(w *byte, gstride, blocks int, x *byte, xstride int, out *float32, ostride, units, mask int)
 TEXT ·packedQ8x3(SB), NOSPLIT, $0-72
-	PACKEDQ8(2, NEXT2, INIT2_3, CHUNK2, DP2_3, SCALES2, FOLD2_3, ST2_3, PF2G)
+	PACKEDQ(2, NEXT2, INIT2_3, BODY8_2, DP2_3, SCALES2, FOLD2_3, ST2_3, PF2G, 576)
 
 // func packedQ8x4(w *byte, gstride, blocks int, x *byte, xstride int, out *float32, ostride, units, mask int)
 TEXT ·packedQ8x4(SB), NOSPLIT, $0-72
-	PACKEDQ8(2, NEXT2, INIT2_4, CHUNK2, DP2_4, SCALES2, FOLD2_4, ST2_4, PF2G)
+	PACKEDQ(2, NEXT2, INIT2_4, BODY8_2, DP2_4, SCALES2, FOLD2_4, ST2_4, PF2G, 576)
 
 // func packedQ8x5(w *byte, gstride, blocks int, x *byte, xstride int, out *float32, ostride, units, mask int)
 TEXT ·packedQ8x5(SB), NOSPLIT, $0-72
-	PACKEDQ8(1, NEXT1, INIT1_5, CHUNK1, DP1_5, SCALES1, FOLD1_5, ST1_5, PF1G)
+	PACKEDQ(1, NEXT1, INIT1_5, BODY8_1, DP1_5, SCALES1, FOLD1_5, ST1_5, PF1G, 576)
 
 // func packedQ8x6(w *byte, gstride, blocks int, x *byte, xstride int, out *float32, ostride, units, mask int)
 TEXT ·packedQ8x6(SB), NOSPLIT, $0-72
-	PACKEDQ8(1, NEXT1, INIT1_6, CHUNK1, DP1_6, SCALES1, FOLD1_6, ST1_6, PF1G)
+	PACKEDQ(1, NEXT1, INIT1_6, BODY8_1, DP1_6, SCALES1, FOLD1_6, ST1_6, PF1G, 576)
 
 // func packedQ8x7(w *byte, gstride, blocks int, x *byte, xstride int, out *float32, ostride, units, mask int)
 TEXT ·packedQ8x7(SB), NOSPLIT, $0-72
-	PACKEDQ8(1, NEXT1, INIT1_7, CHUNK1, DP1_7, SCALES1, FOLD1_7, ST1_7, PF1G)
+	PACKEDQ(1, NEXT1, INIT1_7, BODY8_1, DP1_7, SCALES1, FOLD1_7, ST1_7, PF1G, 576)
 
 // func packedQ8x8(w *byte, gstride, blocks int, x *byte, xstride int, out *float32, ostride, units, mask int)
 TEXT ·packedQ8x8(SB), NOSPLIT, $0-72
-	PACKEDQ8(1, NEXT1, INIT1_8, CHUNK1, DP1_8, SCALES1, FOLD1_8, ST1_8, PF1G)
+	PACKEDQ(1, NEXT1, INIT1_8, BODY8_1, DP1_8, SCALES1, FOLD1_8, ST1_8, PF1G, 576)
+
+// func packedQ4x1(w *byte, gstride, blocks int, x *byte, xstride int, out *float32, ostride, units, mask int)
+TEXT ·packedQ4x1(SB), NOSPLIT, $0-72
+	PACKEDQ(2, NEXT2, Q4INIT2_1, BODY4_2, DP2_1, SCALES2_Q4, FOLD2_1, ST2_1, PF2G, 320)
+
+// func packedQ4x2(w *byte, gstride, blocks int, x *byte, xstride int, out *float32, ostride, units, mask int)
+TEXT ·packedQ4x2(SB), NOSPLIT, $0-72
+	PACKEDQ(2, NEXT2, Q4INIT2_2, BODY4_2, DP2_2, SCALES2_Q4, FOLD2_2, ST2_2, PF2G, 320)
+
+// func packedQ4x3(w *byte, gstride, blocks int, x *byte, xstride int, out *float32, ostride, units, mask int)
+TEXT ·packedQ4x3(SB), NOSPLIT, $0-72
+	PACKEDQ(2, NEXT2, Q4INIT2_3, BODY4_2, DP2_3, SCALES2_Q4, FOLD2_3, ST2_3, PF2G, 320)
+
+// func packedQ4x4(w *byte, gstride, blocks int, x *byte, xstride int, out *float32, ostride, units, mask int)
+TEXT ·packedQ4x4(SB), NOSPLIT, $0-72
+	PACKEDQ(2, NEXT2, Q4INIT2_4, BODY4_2, DP2_4, SCALES2_Q4, FOLD2_4, ST2_4, PF2G, 320)
+
+// func packedQ4x5(w *byte, gstride, blocks int, x *byte, xstride int, out *float32, ostride, units, mask int)
+TEXT ·packedQ4x5(SB), NOSPLIT, $0-72
+	PACKEDQ(1, NEXT1, Q4INIT1_5, BODY4_1, DP1_5, SCALES1_Q4, FOLD1_5, ST1_5, PF1G, 320)
+
+// func packedQ4x6(w *byte, gstride, blocks int, x *byte, xstride int, out *float32, ostride, units, mask int)
+TEXT ·packedQ4x6(SB), NOSPLIT, $0-72
+	PACKEDQ(1, NEXT1, Q4INIT1_6, BODY4_1, DP1_6, SCALES1_Q4, FOLD1_6, ST1_6, PF1G, 320)
+
+// func packedQ4x7(w *byte, gstride, blocks int, x *byte, xstride int, out *float32, ostride, units, mask int)
+TEXT ·packedQ4x7(SB), NOSPLIT, $0-72
+	PACKEDQ(1, NEXT1, Q4INIT1_7, BODY4_1, DP1_7, SCALES1_Q4, FOLD1_7, ST1_7, PF1G, 320)
+
+// func packedQ4x8(w *byte, gstride, blocks int, x *byte, xstride int, out *float32, ostride, units, mask int)
+TEXT ·packedQ4x8(SB), NOSPLIT, $0-72
+	PACKEDQ(1, NEXT1, Q4INIT1_8, BODY4_1, DP1_8, SCALES1_Q4, FOLD1_8, ST1_8, PF1G, 320)
