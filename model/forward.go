@@ -330,8 +330,9 @@ func (st *State) weightGroups(b *Batch, l int) []rowGroup {
 }
 
 // The per-row work between the matrix products, as phases that eachRow
-// runs over a list of rows: in parallel for batches of a few rows or
-// more (a prefill chunk, a verify pass), inline for one row.
+// runs over a list of rows: in parallel for a prefill chunk, inline for a
+// few rows (a verify pass), where a hand-off per phase costs more than it
+// saves.
 type rowPhase int
 
 const (
@@ -346,7 +347,7 @@ const (
 
 // minParallelRows is the batch size from which the row phases are split
 // across the pool (below it a hand-off costs more than the work).
-const minParallelRows = 4
+const minParallelRows = 8
 
 func (st *State) eachRow(rows []int, p rowPhase) {
 	st.phase, st.phaseRows = p, rows
