@@ -1,40 +1,74 @@
 package kernels
 
-import "fmt"
+import (
+	"fmt"
 
-// Attention computes one query head's attention over count cached
-// positions: scores[j] = scale·q·k_j, p = softmax(scores), out = Σ_j p_j·v_j,
-// where k_j = k[j*stride : j*stride+len(q)] and likewise v_j (slices that
-// start at the head's offset in a cache row of stride floats). scores is
-// scratch of at least count floats and holds p afterwards.
+	"github.com/d3-project/d3/tensor"
+)
+
+// AttentionHead computes attention for the queries that share one KV head
+// (the query heads of a group, for one or several positions of a
+// sequence): query m, qs[m*hd : (m+1)*hd] already multiplied by the
+// softmax scale, attends to the first counts[m] entries, whose keys are
+// the panel kt (tensor.PanelIndex layout: rows are entries, cols are the
+// hd dimensions) and whose values are v[j*vstride : j*vstride+hd].
+// scores is scratch of at least len(counts) × max(counts) floats; out
+// gets query m's result at out[m*hd:].
 //
-// It is the per-key Dot / Softmax / AXPY loop in three calls, so a short
-// head (32-128 values) does not pay a call and a horizontal sum per key:
-// with AVX-512 each pass is one assembly loop (head sizes that are
-// multiples of 16 up to 128).
-func Attention(q, k, v []float32, stride, count int, scale float32, scores, out []float32) {
-	hd := len(q)
-	if count <= 0 || hd == 0 {
-		clear(out[:hd])
+// A query's scores come out of tensor.MulPanelF32, 16 keys per FMA and
+// dimensions in order, so they have the same bits whichever other queries
+// share the call (a verify pass reproduces single-row steps); then the
+// softmax and the probability-weighted sum of the values run per query.
+func AttentionHead(qs []float32, counts []int, hd int, kt, v []float32, vstride int, scores, out []float32) {
+	M := len(counts)
+	n := 0
+	for _, c := range counts {
+		n = max(n, c)
+	}
+	if M == 0 || n == 0 {
+		clear(out[:M*hd])
 		return
 	}
-	if need := (count-1)*stride + hd; len(k) < need || len(v) < need || len(scores) < count || len(out) < hd {
-		panic(fmt.Sprintf("kernels: Attention over %d positions of stride %d needs %d keys and values, has %d and %d", count, stride, need, len(k), len(v)))
+	if need := (n-1)*vstride + hd; len(v) < need || len(kt) < tensor.PanelLen(n, hd) || len(scores) < M*n || len(qs) < M*hd || len(out) < M*hd {
+		panic(fmt.Sprintf("kernels: AttentionHead over %d entries of %d queries: %d keys, %d values, %d scores", n, M, len(kt), len(v), len(scores)))
 	}
-	scores = scores[:count]
-	if hasAsm && simd >= levelAVX512 && hd%16 == 0 && hd <= 128 {
-		scoresAVX512(&q[0], &k[0], stride, count, hd, scale, &scores[0])
-		softmaxAVX512(&scores[0], count)
-		wsumAVX512(&scores[0], &v[0], stride, count, hd, &out[0])
-		return
+	fast := hasAsm && simd >= levelAVX512 && tensor.HasPacked(tensor.F32) && hd%16 == 0 && hd <= 128
+	for m0 := 0; m0 < M; m0 += tensor.MaxPackedK {
+		k := min(tensor.MaxPackedK, M-m0)
+		rows := 0
+		for _, c := range counts[m0 : m0+k] {
+			rows = max(rows, c)
+		}
+		if fast {
+			tensor.MulPanelF32(kt, rows, hd, qs[m0*hd:], hd, k, scores[m0*n:], n)
+			continue
+		}
+		for m := m0; m < m0+k; m++ {
+			q := qs[m*hd : (m+1)*hd]
+			for j := 0; j < counts[m]; j++ {
+				var s float32
+				for d, x := range q {
+					s += x * kt[tensor.PanelIndex(j, d, hd)]
+				}
+				scores[m*n+j] = s
+			}
+		}
 	}
-	for j := range scores {
-		scores[j] = Dot(q, k[j*stride:j*stride+hd]) * scale
-	}
-	Softmax(scores)
-	out = out[:hd]
-	clear(out)
-	for j, p := range scores {
-		AXPY(p, v[j*stride:j*stride+hd], out)
+	for m, c := range counts {
+		p, o := scores[m*n:m*n+c], out[m*hd:(m+1)*hd]
+		if c == 0 {
+			clear(o)
+			continue
+		}
+		if fast {
+			softmaxAVX512(&p[0], c)
+			wsumAVX512(&p[0], &v[0], vstride, c, hd, &o[0])
+			continue
+		}
+		Softmax(p)
+		clear(o)
+		for j, pj := range p {
+			AXPY(pj, v[j*vstride:j*vstride+hd], o)
+		}
 	}
 }

@@ -177,3 +177,27 @@ inext:
 rdone:
 	VZEROUPPER
 	RET
+
+// func scaleAVX512(x *float32, s float32, n int)
+TEXT ·scaleAVX512(SB), NOSPLIT, $0-24
+	MOVQ x+0(FP), DI
+	VBROADCASTSS s+8(FP), Z7
+	MOVQ n+16(FP), CX
+scloop:
+	CMPQ CX, $16
+	JLT  sctail
+	VMULPS  (DI), Z7, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JMP  scloop
+sctail:
+	TESTQ CX, CX
+	JZ    scdone
+	TAILMASK
+	VMOVUPS.Z (DI), K1, Z0
+	VMULPS    Z7, Z0, Z0
+	VMOVUPS   Z0, K1, (DI)
+scdone:
+	VZEROUPPER
+	RET

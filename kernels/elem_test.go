@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-// TestElementwiseLevels: Add, RMSNorm and RoPE give the same bits at every
+// TestElementwiseLevels: Add, Scale, RMSNorm and RoPE give the same bits at every
 // kernel level (the assembly does the Go versions' float32 operations in
 // the same order; RMSNorm's float64 sum of squares may move by 1e-16,
 // which the test allows but which leaves the outputs equal here), for
@@ -22,6 +22,13 @@ func TestElementwiseLevels(t *testing.T) {
 				a := slices.Clone(y)
 				Add(a, x)
 				adds = append(adds, a)
+				sc := slices.Clone(x)
+				Scale(sc, 0.37)
+				for j := range sc {
+					if sc[j] != x[j]*0.37 {
+						t.Fatalf("n=%d level %v: Scale element %d = %g, want %g", n, l, j, sc[j], x[j]*0.37)
+					}
+				}
 				o := make([]float32, n+1)
 				o[n] = 42
 				RMSNorm(o, x, w, 1e-5)

@@ -58,6 +58,17 @@ func Add(y, x []float32) {
 	}
 }
 
+// Scale multiplies x by s element-wise.
+func Scale(x []float32, s float32) {
+	if hasAsm && simd >= levelAVX512 && len(x) > 0 {
+		scaleAVX512(&x[0], s, len(x))
+		return
+	}
+	for i := range x {
+		x[i] *= s
+	}
+}
+
 // RMSNorm writes x / rms(x) * w into out. The sum of squares is accumulated
 // in float64 so long rows lose no precision (with AVX-512 in eight float64
 // lanes, whose different order moves the sum by about 1e-16).

@@ -60,9 +60,6 @@ func softmaxSIMD(x []float32) {
 }
 
 //go:noescape
-func scoresAVX512(q, k *float32, stride, count, hd int, scale float32, scores *float32)
-
-//go:noescape
 func wsumAVX512(p, v *float32, stride, count, hd int, out *float32)
 
 // Element-wise kernels (elem_amd64.s).
@@ -78,3 +75,6 @@ func scaleMulAVX512(out, x, w *float32, scale float32, n int)
 
 //go:noescape
 func ropeAVX512(x *float32, heads, hd int, c, s *float32, interleaved bool)
+
+//go:noescape
+func scaleAVX512(x *float32, s float32, n int)

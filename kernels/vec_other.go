@@ -17,9 +17,6 @@ func softmaxSIMD(x []float32) { softmaxGeneric(x) }
 func dotAVX512(a, b *float32, n int) float32 { panic("unreachable") }
 func dotAVX2(a, b *float32, n int) float32   { panic("unreachable") }
 
-func scoresAVX512(q, k *float32, stride, count, hd int, scale float32, scores *float32) {
-	panic("unreachable")
-}
 func wsumAVX512(p, v *float32, stride, count, hd int, out *float32) { panic("unreachable") }
 func softmaxAVX512(x *float32, n int)                               { panic("unreachable") }
 
@@ -27,3 +24,4 @@ func addAVX512(y, x *float32, n int)                              { panic("unrea
 func sumSquaresAVX512(x *float32, n int) float64                  { panic("unreachable") }
 func scaleMulAVX512(out, x, w *float32, scale float32, n int)     { panic("unreachable") }
 func ropeAVX512(x *float32, heads, hd int, c, s *float32, i bool) { panic("unreachable") }
+func scaleAVX512(x *float32, s float32, n int)                    { panic("unreachable") }

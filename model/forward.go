@@ -56,9 +56,16 @@ type State struct {
 	phase                         rowPhase
 	phaseRows                     []int
 	rowPhaseFn                    func(worker, lo, hi int)
-	scores                        [][]float32 // per worker, one context's scores
-	run, write, need              []int       // row lists of the current layer
-	entry                         []int       // row -> its cache entry index at this layer
+	attn                          []attnScratch // per worker
+	attnTasks                     []attnTask
+	seqStart, seqRows             []int
+	seqDone                       []bool
+	attnBatch                     *Batch
+	attnLayer                     int
+	attnScale                     float32 // 1/√headDim, applied to the queries after RoPE
+	attnFn                        func(worker, lo, hi int)
+	run, write, need              []int // row lists of the current layer
+	entry                         []int // row -> its cache entry index at this layer
 	hookIn                        []float32
 
 	Hook LayerHook
@@ -83,7 +90,10 @@ func NewState(m *Model, pool *parallel.Pool, maxRows int) *State {
 	st.ropeS = make([]float32, maxRows*c.HeadDim)
 	st.logitRow = make([]int, maxRows)
 	st.scratch = kernels.NewWorkspace()
-	st.scores = make([][]float32, w)
+	st.attn = make([]attnScratch, w)
+	st.seqDone = make([]bool, maxRows)
+	st.attnFn = st.attnWorker
+	st.attnScale = float32(1 / math.Sqrt(float64(c.HeadDim)))
 	st.run = make([]int, 0, maxRows)
 	st.write = make([]int, 0, maxRows)
 	st.need = make([]int, 0, maxRows)
@@ -383,6 +393,7 @@ func (st *State) rowPhase(_, lo, hi int) {
 					kernels.Add(q, L.Bq)
 				}
 				kernels.RoPE(q, hd, rc, rs, c.RopeInterleaved)
+				kernels.Scale(q, st.attnScale) // the softmax scale, once per query
 			}
 		case phaseFFNNorm:
 			kernels.Add(x, xb)
@@ -397,28 +408,93 @@ func (st *State) rowPhase(_, lo, hi int) {
 
 // attention computes each running row's attention output into st.att,
 // over the entries its cache holds at layer l up to its own position.
+// The work is split by sequence and KV head: one task takes the query
+// heads sharing a KV head for a few rows of one sequence, so they read
+// its keys and values together (kernels.AttentionHead).
 func (st *State) attention(b *Batch, l int) {
+	c := &st.m.Config
+	group := c.NumHeads / c.NumKVHeads
+	// Rows of one sequence, in batch order.
+	st.seqStart = st.seqStart[:0]
+	st.seqRows = st.seqRows[:0]
+	for i, r := range st.run {
+		if st.seqDone[i] {
+			continue
+		}
+		st.seqStart = append(st.seqStart, len(st.seqRows))
+		for j := i; j < len(st.run); j++ {
+			if r2 := st.run[j]; !st.seqDone[j] && b.Caches[r2] == b.Caches[r] {
+				st.seqRows = append(st.seqRows, r2)
+				st.seqDone[j] = true
+			}
+		}
+	}
+	st.seqStart = append(st.seqStart, len(st.seqRows))
+	clear(st.seqDone[:len(st.run)])
+	rowsPerTask := max(1, attnQueries/group)
+	st.attnTasks = st.attnTasks[:0]
+	for s := 0; s+1 < len(st.seqStart); s++ {
+		for h := 0; h < c.NumKVHeads; h++ {
+			for r0 := st.seqStart[s]; r0 < st.seqStart[s+1]; r0 += rowsPerTask {
+				st.attnTasks = append(st.attnTasks, attnTask{kvHead: h, lo: r0, hi: min(r0+rowsPerTask, st.seqStart[s+1])})
+			}
+		}
+	}
+	st.attnBatch, st.attnLayer = b, l
+	st.pool.For(len(st.attnTasks), 1, st.attnFn)
+}
+
+// attnQueries is how many queries one attention task takes at most.
+const attnQueries = 16
+
+type attnTask struct {
+	kvHead int
+	lo, hi int // rows st.seqRows[lo:hi], all of one sequence
+}
+
+type attnScratch struct {
+	qs, out, scores []float32
+	counts          []int
+}
+
+func (st *State) attnWorker(worker, lo, hi int) {
 	c := &st.m.Config
 	Q, KV, hd := c.QDim(), c.KVDim(), c.HeadDim
 	group := c.NumHeads / c.NumKVHeads
-	scale := float32(1 / math.Sqrt(float64(hd)))
-	tasks := len(st.run) * c.NumHeads
-	st.pool.For(tasks, 1, func(worker, lo, hi int) {
-		for t := lo; t < hi; t++ {
-			r := st.run[t/c.NumHeads]
-			h := t % c.NumHeads
-			cache := b.Caches[r]
-			lc := &cache.layers[l]
+	sc := &st.attn[worker]
+	for _, t := range st.attnTasks[lo:hi] {
+		rows := st.seqRows[t.lo:t.hi]
+		cache := st.attnBatch.Caches[rows[0]]
+		lc := &cache.layers[st.attnLayer]
+		M := len(rows) * group
+		sc.qs, sc.out = growF(sc.qs, M*hd), growF(sc.out, M*hd)
+		sc.counts = sc.counts[:0]
+		n := 0
+		for i, r := range rows {
 			count := st.entry[r] + 1
-			if len(st.scores[worker]) < count {
-				st.scores[worker] = make([]float32, max(count, cache.capacity))
+			n = max(n, count)
+			for g := 0; g < group; g++ {
+				h := t.kvHead*group + g
+				copy(sc.qs[(i*group+g)*hd:(i*group+g+1)*hd], st.q[r*Q+h*hd:r*Q+(h+1)*hd])
+				sc.counts = append(sc.counts, count)
 			}
-			sc := st.scores[worker][:count]
-			q := st.q[r*Q+h*hd : r*Q+(h+1)*hd]
-			off := (h / group) * hd
-			kernels.Attention(q, lc.k[off:], lc.v[off:], KV, count, scale, sc, st.att[r*Q+h*hd:r*Q+(h+1)*hd])
 		}
-	})
+		sc.scores = growF(sc.scores, M*n)
+		kernels.AttentionHead(sc.qs, sc.counts, hd, lc.kt[t.kvHead], lc.v[t.kvHead*hd:], KV, sc.scores, sc.out)
+		for i, r := range rows {
+			for g := 0; g < group; g++ {
+				h := t.kvHead*group + g
+				copy(st.att[r*Q+h*hd:r*Q+(h+1)*hd], sc.out[(i*group+g)*hd:(i*group+g+1)*hd])
+			}
+		}
+	}
+}
+
+func growF(s []float32, n int) []float32 {
+	if cap(s) < n {
+		return make([]float32, n, max(n, 2*cap(s)))
+	}
+	return s[:n]
 }
 
 // AllLogits runs tokens from position 0 at full depth and returns the

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"unsafe"
 )
 
 // The float types (F32, F16, BF16) have a second, packed copy of their
@@ -178,4 +179,47 @@ func packedIndex(t DType) int {
 		return 1
 	}
 	return 2
+}
+
+// PanelIndex is where element (r, c) of a rows × cols float32 matrix sits
+// in the packed F32 layout MulPanelF32 reads: rows in blocks of 16, each
+// block stored column by column ([c][16]), blocks in order. (For an even
+// cols this is exactly the F32 layout of Pack: a pair's two elements are
+// consecutive 16-float vectors.) A panel holds whole tiles of 32 rows.
+func PanelIndex(r, c, cols int) int {
+	return (r/packGroupRows)*cols*packGroupRows + c*packGroupRows + r%packGroupRows
+}
+
+// PanelLen is the float32 length of a panel of rows × cols (whole tiles).
+func PanelLen(rows, cols int) int {
+	return (rows + PackTileRows - 1) / PackTileRows * PackTileRows * cols
+}
+
+// MulPanelF32 is MulPacked for a float32 panel built with PanelIndex (cols
+// even; padding rows finite, zero for a fresh panel): out[c*ostride + r] =
+// row r · x[c*xstride : c*xstride+cols] for r < rows and c < k. The keys of
+// an attention head are kept so (model.Cache), which makes a query's
+// scores against 16 keys one FMA per dimension, in sequential order.
+func MulPanelF32(panel []float32, rows, cols int, x []float32, xstride, k int, out []float32, ostride int) {
+	if rows <= 0 {
+		return
+	}
+	tiles := (rows + PackTileRows - 1) / PackTileRows
+	switch {
+	case simd < levelAVX512:
+		panic(fmt.Sprintf("tensor: MulPanelF32 at kernel level %v", simd))
+	case cols <= 0 || cols%2 != 0 || len(panel) < PanelLen(rows, cols):
+		panic(fmt.Sprintf("tensor: MulPanelF32: panel of %d for %d×%d", len(panel), rows, cols))
+	case k < 1 || k > MaxPackedK || xstride < cols || len(x) < (k-1)*xstride+cols:
+		panic(fmt.Sprintf("tensor: MulPanelF32: %d activations for %d rows of %d (stride %d)", len(x), k, cols, xstride))
+	case ostride < rows || len(out) < (k-1)*ostride+rows:
+		panic(fmt.Sprintf("tensor: MulPanelF32: output of %d for %d rows of %d (stride %d)", len(out), k, rows, ostride))
+	}
+	mask := -1
+	if valid := rows - (tiles-1)*PackTileRows; valid < PackTileRows {
+		mask = 1<<valid - 1
+	}
+	gstride := cols * packGroupRows * 4
+	w := (*byte)(unsafe.Pointer(&panel[0]))
+	packedKernels[packedIndex(F32)][k](w, gstride, cols/2, &x[0], 4*xstride, &out[0], 4*ostride, tiles, mask)
 }

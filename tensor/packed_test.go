@@ -242,3 +242,44 @@ func BenchmarkMulPackedQ8(b *testing.B) {
 		}
 	}
 }
+
+// TestMulPanelF32: a panel built element by element with PanelIndex gives
+// the products of the rows it holds, for row counts with partial tiles.
+func TestMulPanelF32(t *testing.T) {
+	if !HasPacked(F32) {
+		t.Skip("no packed kernels on this machine (needs AVX-512)")
+	}
+	rng := rand.New(rand.NewPCG(47, 48))
+	for _, rows := range []int{1, 15, 16, 17, 32, 33, 70} {
+		const cols = 32
+		w := randomVec(rng, rows*cols)
+		panel := make([]float32, PanelLen(rows, cols))
+		for r := 0; r < rows; r++ {
+			for c := 0; c < cols; c++ {
+				panel[PanelIndex(r, c, cols)] = w[r*cols+c]
+			}
+		}
+		for k := 1; k <= MaxPackedK; k++ {
+			x := randomVec(rng, k*cols)
+			out := make([]float32, k*(rows+1))
+			for i := range out {
+				out[i] = 42
+			}
+			MulPanelF32(panel, rows, cols, x, cols, k, out, rows+1)
+			for c := 0; c < k; c++ {
+				if out[c*(rows+1)+rows] != 42 {
+					t.Fatalf("rows=%d k=%d: wrote past row %d", rows, k, rows)
+				}
+				for r := 0; r < rows; r++ {
+					var want float32
+					for i := 0; i < cols; i++ {
+						want = float32(math.FMA(float64(w[r*cols+i]), float64(x[c*cols+i]), float64(want)))
+					}
+					if got := out[c*(rows+1)+r]; math.Abs(float64(got-want)) > 1e-5*(1+math.Abs(float64(want))) {
+						t.Fatalf("rows=%d k=%d: act %d row %d = %g, want %g", rows, k, c, r, got, want)
+					}
+				}
+			}
+		}
+	}
+}
