@@ -314,7 +314,7 @@ func stepMatrices(m *model.Model, plan depth.Plan, propagate bool) []*tensor.Mat
 func weightBytes(m *model.Model, plan depth.Plan, propagate bool) float64 {
 	var b float64
 	for _, x := range stepMatrices(m, plan, propagate) {
-		b += float64(len(x.Data))
+		b += float64(len(x.KernelBytes()))
 	}
 	return b
 }
@@ -332,12 +332,13 @@ func newWeightReader(m *model.Model) *weightReader {
 	const chunk = 1 << 20
 	r := &weightReader{}
 	for _, x := range stepMatrices(m, nil, false) {
-		for d := x.Data; len(d) > 0; {
+		data := x.KernelBytes()
+		for d := data; len(d) > 0; {
 			n := min(chunk, len(d))
 			r.chunks = append(r.chunks, d[:n])
 			d = d[n:]
 		}
-		r.bytes += float64(len(x.Data))
+		r.bytes += float64(len(data))
 	}
 	r.readFn = func(worker, lo, hi int) {
 		for _, c := range r.chunks[lo:hi] {

@@ -5,6 +5,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/d3-project/d3/internal/mmap"
 	"github.com/d3-project/d3/tensor"
 )
 
@@ -90,6 +91,9 @@ func buildDraft(m *Model, t tensor.DType) (*draftWeights, error) {
 			return w
 		}
 		q, err := quantizeCopy(w, t)
+		if m.mapped && w.Packed() {
+			mmap.Release(w.Data) // read once more to quantize; the packed copy serves the products
+		}
 		mu.Lock()
 		defer mu.Unlock()
 		if err != nil {

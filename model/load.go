@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/d3-project/d3/gguf"
+	"github.com/d3-project/d3/internal/mmap"
 	"github.com/d3-project/d3/safetensors"
 	"github.com/d3-project/d3/tensor"
 	"github.com/d3-project/d3/tokenizer"
@@ -37,6 +38,7 @@ type Model struct {
 	closers   []io.Closer
 
 	drafts draftSet // PrepareDraft
+	mapped bool     // the weights are views of memory-mapped files
 }
 
 // Close releases the memory-mapped files behind the weights.
@@ -124,7 +126,7 @@ func loadHF(dir string) (*Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("model: %w", err)
 	}
-	m := &Model{Config: *cfg, Format: "safetensors", closers: []io.Closer{set}}
+	m := &Model{Config: *cfg, Format: "safetensors", closers: []io.Closer{set}, mapped: true}
 	src := func(name string) (*tensor.Matrix, bool, error) {
 		t, ok := set.Tensor(name)
 		if !ok {
@@ -189,16 +191,16 @@ func loadGGUF(path string) (*Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("model: %w", err)
 	}
-	return fromGGUF(f, path)
+	return fromGGUF(f, path, true)
 }
 
-func fromGGUF(f *gguf.File, path string) (*Model, error) {
+func fromGGUF(f *gguf.File, path string, mapped bool) (*Model, error) {
 	cfg, err := ggufConfig(f)
 	if err != nil {
 		f.Close()
 		return nil, fmt.Errorf("model: %s: %w", path, err)
 	}
-	m := &Model{Config: *cfg, Format: "gguf", closers: []io.Closer{f}}
+	m := &Model{Config: *cfg, Format: "gguf", closers: []io.Closer{f}, mapped: mapped}
 	src := func(name string) (*tensor.Matrix, bool, error) {
 		t, ok := f.Tensor(name)
 		if !ok {
@@ -306,18 +308,30 @@ func (m *Model) bind(src tensorSource, names map[role]string, file string) error
 	return nil
 }
 
-// packWeights builds the packed copies of the float weight matrices the
-// AVX-512 kernels read (tensor.Matrix.Pack), at load rather than in the
-// first forward pass. The embedding matrix is only read by row unless it
-// is also the output matrix.
+// packWeights builds the packed copies of the float and Q8_0 weight
+// matrices the AVX-512 kernels read (tensor.Matrix.Pack), at load rather
+// than in the first forward pass. The embedding matrix is only read by
+// row unless it is also the output matrix. The file's pages behind a
+// packed matrix are then released, so the packed copy replaces them in
+// memory instead of doubling it (rows read later, such as embeddings,
+// come back from the page cache).
 func (m *Model) packWeights() {
-	m.Output.Pack()
-	for i := range m.Layers {
-		L := &m.Layers[i]
-		for _, w := range []*tensor.Matrix{L.Wq, L.Wk, L.Wv, L.Wo, L.Gate, L.Up, L.Down} {
-			w.Pack()
+	for _, w := range m.matrices() {
+		w.Pack()
+		if m.mapped && w.Packed() {
+			mmap.Release(w.Data)
 		}
 	}
+}
+
+// matrices lists the weight matrices the forward pass multiplies by.
+func (m *Model) matrices() []*tensor.Matrix {
+	ms := []*tensor.Matrix{m.Output}
+	for i := range m.Layers {
+		L := &m.Layers[i]
+		ms = append(ms, L.Wq, L.Wk, L.Wv, L.Wo, L.Gate, L.Up, L.Down)
+	}
+	return ms
 }
 
 // ggufConfig reads the architecture hyperparameters from GGUF metadata.
@@ -441,7 +455,7 @@ func LoadGGUFBytes(name string, data []byte) (*Model, error) {
 		return nil, fmt.Errorf("model: %s: %w", name, err)
 	}
 	f.Path = name
-	m, err := fromGGUF(f, name)
+	m, err := fromGGUF(f, name, false)
 	if err != nil {
 		return nil, err
 	}

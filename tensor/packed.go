@@ -85,6 +85,19 @@ func (m *Matrix) Pack() {
 	})
 }
 
+// Packed reports whether m has its packed copy (after Pack, on a machine
+// whose kernels use it); the multiplications then no longer read Data.
+func (m *Matrix) Packed() bool { return m.packed != nil }
+
+// KernelBytes is the memory a product with m reads: the packed copy when
+// there is one, else Data.
+func (m *Matrix) KernelBytes() []byte {
+	if simd >= levelAVX512 && m.packed != nil {
+		return m.packed.data
+	}
+	return m.Data
+}
+
 func pack(m *Matrix) *packedPanel {
 	p := &packedPanel{pairs: (m.Cols + 1) / 2, tiles: m.PackedTiles()}
 	p.gstride = p.pairs * pairBytes(m.Type)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -58,4 +59,23 @@ func (m *Mapping) Close() error {
 		return fmt.Errorf("mmap: munmap: %w", err)
 	}
 	return nil
+}
+
+// Release tells the kernel that b, a part of a mapping, is not needed for
+// now: its pages leave the process's resident set (a later read faults
+// them back in from the page cache or the file). Only the whole pages
+// inside b are released. It must only be given memory from Open: on
+// anonymous memory the same advice discards the contents.
+func Release(b []byte) {
+	page := os.Getpagesize()
+	if len(b) < page {
+		return
+	}
+	start := uintptr(unsafe.Pointer(&b[0]))
+	lo := int((uintptr(page) - start%uintptr(page)) % uintptr(page))
+	hi := len(b) - int((start+uintptr(len(b)))%uintptr(page))
+	if hi-lo < page {
+		return
+	}
+	_ = unix.Madvise(b[lo:hi], unix.MADV_DONTNEED) // advice only: nothing to do if refused
 }

@@ -56,3 +56,26 @@ func TestOpenErrors(t *testing.T) {
 		t.Fatal("directory: want error")
 	}
 }
+
+// TestRelease: released pages of a mapping read back unchanged.
+func TestRelease(t *testing.T) {
+	dir := t.TempDir()
+	want := bytes.Repeat([]byte("release me "), 4000)
+	p := filepath.Join(dir, "f")
+	if err := os.WriteFile(p, want, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m, err := Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if !bytes.Equal(m.Data, want) {
+		t.Fatal("mapping differs from the file")
+	}
+	Release(m.Data[100:])
+	Release(m.Data[:10]) // less than a page: nothing to release
+	if !bytes.Equal(m.Data, want) {
+		t.Fatal("released pages read back differently")
+	}
+}
