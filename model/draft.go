@@ -129,23 +129,35 @@ func buildDraft(m *Model, t tensor.DType) (*draftWeights, error) {
 // quantizeCopy returns a Q8_0 or Q4_0 copy of a float matrix, packed for
 // the kernels.
 func quantizeCopy(w *tensor.Matrix, t tensor.DType) (*tensor.Matrix, error) {
-	rb, err := t.RowBytes(w.Cols)
+	q, err := tensor.NewWeightMatrix(w.Name+" ("+t.String()+" draft copy)", t, w.Rows, w.Cols)
 	if err != nil {
 		return nil, err
 	}
-	data := make([]byte, w.Rows*rb)
 	row := make([]float32, w.Cols)
 	for r := 0; r < w.Rows; r++ {
 		w.DequantRow(r, row)
-		if err := tensor.Quantize(t, row, data[r*rb:(r+1)*rb]); err != nil {
+		if err := tensor.Quantize(t, row, q.Data[r*q.RowBytes:(r+1)*q.RowBytes]); err != nil {
+			q.Free()
 			return nil, err
 		}
-	}
-	q, err := tensor.NewMatrix(w.Name+" ("+t.String()+" draft copy)", t, w.Rows, w.Cols, data)
-	if err != nil {
-		return nil, err
 	}
 	q.Pack()
 	q.PackQ4()
 	return q, nil
+}
+
+// free releases the copies that were made for d (not the model's own
+// matrices it reuses).
+func (d *draftWeights) free(m *Model) {
+	for i := range d.layers {
+		D, L := &d.layers[i], &m.Layers[i]
+		for _, p := range [][2]*tensor.Matrix{{D.Wq, L.Wq}, {D.Wk, L.Wk}, {D.Wv, L.Wv}, {D.Wo, L.Wo}, {D.Gate, L.Gate}, {D.Up, L.Up}, {D.Down, L.Down}} {
+			if p[0] != p[1] {
+				p[0].Free()
+			}
+		}
+	}
+	if d.output != m.Output {
+		d.output.Free()
+	}
 }

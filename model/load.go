@@ -41,8 +41,19 @@ type Model struct {
 	mapped bool     // the weights are views of memory-mapped files
 }
 
-// Close releases the memory-mapped files behind the weights.
+// Close releases the memory-mapped files behind the weights, the packed
+// copies and any draft copies. The model must not be used afterwards.
 func (m *Model) Close() error {
+	for c := range m.drafts.copies {
+		if d := m.drafts.copies[c].Swap(nil); d != nil {
+			d.free(m)
+		}
+	}
+	for _, w := range m.matrices() {
+		if w != nil {
+			w.Free()
+		}
+	}
 	var errs []error
 	for _, c := range m.closers {
 		errs = append(errs, c.Close())

@@ -15,8 +15,9 @@ type Matrix struct {
 	RowBytes   int
 	Data       []byte
 
-	packOnce sync.Once
-	packed   *packedPanel // the float types' AVX-512 layout (packed.go)
+	packOnce  sync.Once
+	packed    *packedPanel // the float types' AVX-512 layout (packed.go)
+	ownMapped bool         // Data was mapped by NewWeightMatrix (Free unmaps it)
 }
 
 // NewMatrix checks that data holds exactly rows × cols elements of type t.

@@ -43,6 +43,7 @@ type packedPanel struct {
 	gstride int // bytes of one group
 	pairs   int // element pairs (float types) or 32-element blocks (Q8_0) per row
 	tiles   int
+	mapped  bool // data is mapped outside the Go heap (Free unmaps it)
 }
 
 func packable(t DType) bool { return t == F32 || t == F16 || t == BF16 || t == Q8_0 }
@@ -102,7 +103,7 @@ func pack(m *Matrix) *packedPanel {
 	p := &packedPanel{pairs: (m.Cols + 1) / 2, tiles: m.PackedTiles()}
 	p.gstride = p.pairs * pairBytes(m.Type)
 	groups := 2 * p.tiles
-	p.data = make([]byte, groups*p.gstride)
+	p.data, p.mapped = allocWeights(groups * p.gstride)
 	parallelGroups(groups, func(g int) { packGroup(m, p, g) })
 	return p
 }
@@ -235,4 +236,40 @@ func MulPanelF32(panel []float32, rows, cols int, x []float32, xstride, k int, o
 	gstride := cols * packGroupRows * 4
 	w := (*byte)(unsafe.Pointer(&panel[0]))
 	packedKernels[packedIndex(F32)][k](w, gstride, cols/2, &x[0], 4*xstride, &out[0], 4*ostride, tiles, mask)
+}
+
+// Free releases the packed copy (mapped outside the Go heap) and, for a
+// matrix made with NewWeightMatrix, its rows. m must not be used after.
+func (m *Matrix) Free() {
+	if m.packed != nil && m.packed.mapped {
+		freeWeights(m.packed.data)
+	}
+	m.packed = nil
+	if m.ownMapped {
+		freeWeights(m.Data)
+	}
+	m.Data, m.ownMapped = nil, false
+}
+
+// NewWeightMatrix is NewMatrix for rows the caller fills: the bytes are
+// allocated outside the Go heap (as packed copies are) and freed by Free.
+// It returns the matrix and its Data.
+func NewWeightMatrix(name string, t DType, rows, cols int) (*Matrix, error) {
+	rb, err := t.RowBytes(cols)
+	if err != nil {
+		return nil, fmt.Errorf("tensor %q: %w", name, err)
+	}
+	if rows <= 0 || rb <= 0 {
+		return nil, fmt.Errorf("tensor %q: bad shape %d×%d", name, rows, cols)
+	}
+	data, mapped := allocWeights(rows * rb)
+	m, err := NewMatrix(name, t, rows, cols, data)
+	if err != nil {
+		if mapped {
+			freeWeights(data)
+		}
+		return nil, err
+	}
+	m.ownMapped = mapped
+	return m, nil
 }

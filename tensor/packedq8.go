@@ -63,7 +63,7 @@ func packQ4(m *Matrix) *packedPanel {
 	p := &packedPanel{pairs: nb, tiles: m.PackedTiles()}
 	p.gstride = nb * q4GroupBlock
 	groups := 2 * p.tiles
-	p.data = make([]byte, groups*p.gstride)
+	p.data, p.mapped = allocWeights(groups * p.gstride)
 	parallelGroups(groups, func(g int) {
 		dst := p.data[g*p.gstride : (g+1)*p.gstride]
 		for j := 0; j < packGroupRows; j++ {
@@ -97,7 +97,7 @@ func packQ8(m *Matrix) *packedPanel {
 	p := &packedPanel{pairs: nb, tiles: m.PackedTiles()}
 	p.gstride = nb * q8GroupBlock
 	groups := 2 * p.tiles
-	p.data = make([]byte, groups*p.gstride)
+	p.data, p.mapped = allocWeights(groups * p.gstride)
 	parallelGroups(groups, func(g int) {
 		dst := p.data[g*p.gstride : (g+1)*p.gstride]
 		for j := 0; j < packGroupRows; j++ {
