@@ -22,6 +22,9 @@ import (
 //
 //	go test -run XXX -bench ArithDraft -benchtime 1x ./engine
 //	D3_BENCH_MODEL=../shared/models/d3-tiny D3_BENCH_PROBLEMS=40 go test ...
+//
+// Every policy here drafts on the default Q4_0 copy of the weights but the
+// auto-q8 and auto-model rows.
 func BenchmarkArithDraft(b *testing.B) {
 	path := os.Getenv("D3_BENCH_MODEL")
 	if path == "" {
@@ -81,7 +84,8 @@ func BenchmarkArithDraft(b *testing.B) {
 		{"d3-a0.98", "d3", 0.98}, {"d3-a0.97", "d3", 0.97}, {"d3-a0.95", "d3", 0.95}, {"d3-a0.9", "d3", 0.9},
 		{"static10", "static:10", 1}, {"static8", "static:8", 1}, {"static6", "static:6", 1}, {"static5", "static:5", 1}, {"static4", "static:4", 1},
 		{"auto", "auto", 1},
-		{"s6k2", "static:6,k=2", 1}, {"autoq8", "auto,weights=q8", 1}, {"automodel", "auto,weights=model", 1}, {"s6k3", "static:6,k=3", 1}, {"s6k6", "static:6,k=6", 1}, {"s6k8", "static:6,k=8", 1}, {"s8k8", "static:8,k=8", 1}, {"s5k3", "static:5,k=3", 1},
+		// The draft weights auto can use instead of the default Q4_0 copy.
+		{"auto-q8", "auto,weights=q8", 1}, {"auto-model", "auto,weights=model", 1},
 	}
 	for _, pc := range policies {
 		b.Run(pc.name, func(b *testing.B) {

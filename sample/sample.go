@@ -94,6 +94,9 @@ func (s *Sampler) grow(n int) {
 // non-greedy sampler Sample returns what Draw(Probs(...)) would with the
 // same RNG state; greedy sampling consumes no randomness.
 func (s *Sampler) Sample(logits []float32, history []int) int {
+	if s.p.Temperature == 0 && !s.penalizes() {
+		return argmaxLogits(logits) // greedy without penalty: no copy of the logits
+	}
 	w := s.penalize(logits, history)
 	if s.p.Temperature == 0 {
 		return argmax(w)
@@ -198,6 +201,21 @@ func (s *Sampler) penalize(logits []float32, history []int) []float32 {
 }
 
 // argmax returns the index of the largest value, the lowest on ties.
+// penalizes reports whether penalize changes anything but NaNs.
+func (s *Sampler) penalizes() bool { return s.p.RepeatPenalty != 1 && s.p.RepeatLastN != 0 }
+
+// argmaxLogits is argmax(penalize(logits)) without a penalty: the first
+// index of the largest value, a NaN counting as -Inf.
+func argmaxLogits(logits []float32) int {
+	best, bv := 0, float32(math.Inf(-1))
+	for i, v := range logits {
+		if v > bv { // false for NaN
+			best, bv = i, v
+		}
+	}
+	return best
+}
+
 func argmax(w []float32) int {
 	best := 0
 	for i, v := range w {

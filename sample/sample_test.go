@@ -398,3 +398,20 @@ func BenchmarkSample(b *testing.B) {
 		})
 	}
 }
+
+// TestGreedyFastPath: greedy sampling without a penalty (which skips the
+// copy of the logits) picks what the general path picks, NaNs and ties
+// included.
+func TestGreedyFastPath(t *testing.T) {
+	nan, inf := float32(math.NaN()), float32(math.Inf(1))
+	for _, logits := range [][]float32{
+		{1, 3, 2}, {3, 3, 1}, {nan, 1, 2}, {nan, nan}, {float32(math.Inf(-1)), nan, float32(math.Inf(-1))},
+		{-5, nan, -1, -1}, {inf, 1, inf},
+	} {
+		fast := New(Params{Temperature: 0, TopP: 1, RepeatPenalty: 1}, len(logits)).Sample(logits, nil)
+		general := argmax(New(Params{Temperature: 0, TopP: 1, RepeatPenalty: 1}, len(logits)).penalize(logits, nil))
+		if fast != general {
+			t.Errorf("%v: fast path picks %d, general path %d", logits, fast, general)
+		}
+	}
+}
