@@ -52,11 +52,25 @@ type autoCand struct {
 	keep   int
 	plan   depth.Plan
 	tDraft timing
+	// arms[i]: rounds of length autoLengths[i] as measured, tokens emitted
+	// and seconds taken (draft steps and verify pass).
+	arms [8]armStats
 	// reach[j], reject[j]: rounds whose draft j+1 was checked, and
 	// rejected it. Halved when they grow large, so old rounds fade.
 	reach, reject [maxDraftLength]float64
 	rounds        int
 }
+
+// armStats is what one setting (depth, length) measured: once it has
+// enough rounds, its own rate replaces the model's estimate, so a model
+// that misjudges a setting (correlated acceptance, a verify pass that
+// costs more than the line through the others) cannot keep it chosen.
+type armStats struct {
+	rounds, tokens, seconds float64
+}
+
+// armRounds is how many rounds of a setting its measured rate needs.
+const armRounds = 24
 
 type autoStats struct {
 	mu      sync.Mutex
@@ -93,6 +107,7 @@ func newAutoStats(base depth.Schedule, numLayers int) (*autoStats, error) {
 // autoChoice is one generation's view of the shared statistics.
 type autoChoice struct {
 	s          *autoStats
+	roundTime  float64 // seconds of the current round's passes
 	numLayers  int
 	cur        int // candidate index of the current round, -1: plain
 	k          int
@@ -122,12 +137,14 @@ func (c *autoChoice) observeDraft(dt time.Duration) {
 	if c.cur < 0 {
 		return
 	}
+	c.roundTime += dt.Seconds()
 	c.s.mu.Lock()
 	c.s.cands[c.cur].tDraft.add(dt.Seconds())
 	c.s.mu.Unlock()
 }
 
 func (c *autoChoice) observeVerify(k int, dt time.Duration) {
+	c.roundTime += dt.Seconds()
 	c.s.mu.Lock()
 	if e, ok := c.s.tVerify[k]; ok {
 		e.add(dt.Seconds())
@@ -153,6 +170,16 @@ func (c *autoChoice) observeRound(k, accepted int) {
 			cd.reject[j] /= 2
 		}
 	}
+	if a := armIndex(k); a >= 0 && c.roundTime > 0 {
+		arm := &cd.arms[a]
+		arm.rounds++
+		arm.tokens += float64(accepted + 1)
+		arm.seconds += c.roundTime
+		if arm.rounds > 8*armRounds { // let old rounds fade
+			arm.rounds, arm.tokens, arm.seconds = arm.rounds/2, arm.tokens/2, arm.seconds/2
+		}
+	}
+	c.roundTime = 0
 	cd.rounds++
 	c.s.rounds++
 	c.s.mu.Unlock()
@@ -253,9 +280,25 @@ func (s *autoStats) draftTime(i int, L int) float64 {
 	return s.tPlain.v * keep / float64(L)
 }
 
-// rate estimates emitted tokens per second for candidate i with length k.
+// rate estimates emitted tokens per second for candidate i with length k:
+// measured, once the setting has run enough rounds, else from the model.
 func (s *autoStats) rate(i, k int, L int) float64 {
+	if a := armIndex(k); a >= 0 {
+		if arm := &s.cands[i].arms[a]; arm.rounds >= armRounds && arm.seconds > 0 {
+			return arm.tokens / arm.seconds
+		}
+	}
 	return s.cands[i].tokens(k) / (float64(k)*s.draftTime(i, L) + s.verifyTime(k))
+}
+
+// armIndex is k's index in autoLengths (-1 if none).
+func armIndex(k int) int {
+	for i, kk := range autoLengths {
+		if kk == k {
+			return i
+		}
+	}
+	return -1
 }
 
 // next returns the next round's draft plan and length, or a nil plan for a
