@@ -11,12 +11,12 @@ import (
 
 // Lossless drafting only needs its drafts to be good guesses: the verify
 // pass decides at full precision. A decode step is bound by reading the
-// weights, so drafts of a float (F32, F16, BF16) checkpoint run on a
-// quantized copy of its matrices (Q8_0 or Q4_0, quantized as llama.cpp's
-// quantizers do), which reads a half or a quarter of the bytes of bf16
-// and takes the packed integer kernels. A copy is built the first time a
-// generation asks for it and kept with the model; matrices already
-// quantized are used as they are.
+// weights, so drafts of a float (F32, F16, BF16) or Q8_0 checkpoint run
+// on a quantized copy of its matrices (Q8_0 or Q4_0, quantized as
+// llama.cpp's quantizers do), which reads a half or a quarter of the bytes
+// of bf16 and takes the packed integer kernels. A copy is built the first
+// time a generation asks for it and kept with the model; matrices whose
+// own type is as small (K-quants, Q4_0) are used as they are.
 
 // DraftCopy names the weights a draft row runs on.
 type DraftCopy uint8
@@ -87,7 +87,7 @@ func buildDraft(m *Model, t tensor.DType) (*draftWeights, error) {
 	var mu sync.Mutex
 	var firstErr error
 	quant := func(w *tensor.Matrix) *tensor.Matrix {
-		if w == nil || w.Type.BlockSize() != 1 || w.Cols%32 != 0 {
+		if w == nil || w.Cols%32 != 0 || !smaller(t, w.Type, w.Cols) {
 			return w
 		}
 		q, err := quantizeCopy(w, t)
@@ -126,8 +126,20 @@ func buildDraft(m *Model, t tensor.DType) (*draftWeights, error) {
 	return d, nil
 }
 
-// quantizeCopy returns a Q8_0 or Q4_0 copy of a float matrix, packed for
-// the kernels.
+// smaller reports whether a copy of rows of type src in type t is worth
+// drafting on: t reads fewer bytes, and src is float or Q8_0 (whose copy
+// also runs the packed kernels; a K-quant's Q4_0 copy would save little).
+func smaller(t, src tensor.DType, cols int) bool {
+	if src.BlockSize() != 1 && src != tensor.Q8_0 {
+		return false
+	}
+	a, err1 := t.RowBytes(cols)
+	b, err2 := src.RowBytes(cols)
+	return err1 == nil && err2 == nil && a < b
+}
+
+// quantizeCopy returns a Q8_0 or Q4_0 copy of a float or Q8_0 matrix,
+// packed for the kernels.
 func quantizeCopy(w *tensor.Matrix, t tensor.DType) (*tensor.Matrix, error) {
 	q, err := tensor.NewWeightMatrix(w.Name+" ("+t.String()+" draft copy)", t, w.Rows, w.Cols)
 	if err != nil {

@@ -167,22 +167,30 @@ func (m *Matrix) MulPacked(lo, hi int, x []float32, xstride, k int, out []float3
 	}
 	m.Pack()
 	p := m.packed
-	cols := m.PackedCols()
-	lastRow := min(hi*PackTileRows, m.Rows) // one past the last output row
-	switch {
-	case lo < 0 || hi > p.tiles || k < 1 || k > MaxPackedK:
-		panic(fmt.Sprintf("tensor: MulPacked tiles [%d, %d) of %d, k=%d", lo, hi, p.tiles, k))
-	case xstride < cols || len(x) < (k-1)*xstride+cols:
-		panic(fmt.Sprintf("tensor: MulPacked: %d activations for %d rows of %d (stride %d)", len(x), k, cols, xstride))
-	case ostride < lastRow-lo*PackTileRows || len(out) < (k-1)*ostride+lastRow:
-		panic(fmt.Sprintf("tensor: MulPacked: output of %d for %d rows up to %d (stride %d)", len(out), k, lastRow, ostride))
-	}
+	lastRow := m.checkPacked("MulPacked", lo, hi, len(x), xstride, m.PackedCols(), k, len(out), ostride)
 	mask := -1
 	if valid := lastRow - (hi-1)*PackTileRows; valid < PackTileRows {
 		mask = 1<<valid - 1
 	}
 	kernel := packedKernels[packedIndex(m.Type)][k]
 	kernel(&p.data[2*lo*p.gstride], p.gstride, p.pairs, &x[0], 4*xstride, &out[lo*PackTileRows], 4*ostride, hi-lo, mask)
+}
+
+// checkPacked validates a packed product of tiles [lo, hi) with k
+// activation rows of need elements (or bytes) xstride apart in x (xlen)
+// and outputs ostride apart in out (outlen), and returns one past the last
+// output row.
+func (m *Matrix) checkPacked(op string, lo, hi, xlen, xstride, need, k, outlen, ostride int) int {
+	lastRow := min(hi*PackTileRows, m.Rows)
+	switch {
+	case lo < 0 || hi > m.packed.tiles || k < 1 || k > MaxPackedK:
+		panic(fmt.Sprintf("tensor: %s tiles [%d, %d) of %d, k=%d", op, lo, hi, m.packed.tiles, k))
+	case xstride < need || xlen < (k-1)*xstride+need:
+		panic(fmt.Sprintf("tensor: %s: %d activations for %d rows of %d (stride %d)", op, xlen, k, need, xstride))
+	case ostride < lastRow-lo*PackTileRows || outlen < (k-1)*ostride+lastRow:
+		panic(fmt.Sprintf("tensor: %s: output of %d for %d rows up to %d (stride %d)", op, outlen, k, lastRow, ostride))
+	}
+	return lastRow
 }
 
 func packedIndex(t DType) int {

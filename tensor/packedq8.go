@@ -59,67 +59,57 @@ func PrepareQ8Record(x []float32, rec []byte, q *QAct) []byte {
 const q4GroupBlock = 320
 
 func packQ4(m *Matrix) *packedPanel {
+	return packBlocks(m, 18, q4GroupBlock, func(src, blk []byte, j int) {
+		var q [32]byte // Q4_0: element i < 16 is the low nibble of byte i, i+16 the high one
+		for i, v := range src[2:] {
+			q[i], q[i+16] = v&15, v>>4
+		}
+		for t := 0; t < 4; t++ {
+			for i := 0; i < 4; i++ {
+				blk[64*t+4*j+i] = q[8*t+i] | q[8*t+4+i]<<4
+			}
+		}
+		putScale(blk[256+4*j:], src)
+	})
+}
+
+func packQ8(m *Matrix) *packedPanel {
+	return packBlocks(m, 34, q8GroupBlock, func(src, blk []byte, j int) {
+		for c := 0; c < 8; c++ {
+			for i := 0; i < 4; i++ {
+				blk[64*c+4*j+i] = src[2+4*c+i] ^ 0x80
+			}
+		}
+		putScale(blk[512+4*j:], src)
+	})
+}
+
+// packBlocks lays out the 32-element blocks (srcBytes each, fp16 scale
+// first) of m's rows group by group: put writes row j's block src into the
+// group's block blk (groupBlock bytes). Padding rows stay zero, with zero
+// scales.
+func packBlocks(m *Matrix, srcBytes, groupBlock int, put func(src, blk []byte, j int)) *packedPanel {
 	nb := m.Cols / 32
 	p := &packedPanel{pairs: nb, tiles: m.PackedTiles()}
-	p.gstride = nb * q4GroupBlock
+	p.gstride = nb * groupBlock
 	groups := 2 * p.tiles
 	p.data, p.mapped = allocWeights(groups * p.gstride)
 	parallelGroups(groups, func(g int) {
 		dst := p.data[g*p.gstride : (g+1)*p.gstride]
-		for j := 0; j < packGroupRows; j++ {
-			r := g*packGroupRows + j
-			if r >= m.Rows {
-				return // padding rows: zero scales
-			}
-			row := m.Row(r)
+		for j := 0; j < packGroupRows && g*packGroupRows+j < m.Rows; j++ {
+			row := m.Row(g*packGroupRows + j)
 			for b := 0; b < nb; b++ {
-				src := row[18*b : 18*b+18]
-				var q [32]byte // Q4_0: element i < 16 is the low nibble of byte i, i+16 the high one
-				for i, v := range src[2:] {
-					q[i], q[i+16] = v&15, v>>4
-				}
-				blk := dst[b*q4GroupBlock:]
-				for t := 0; t < 4; t++ {
-					for i := 0; i < 4; i++ {
-						blk[64*t+4*j+i] = q[8*t+i] | q[8*t+4+i]<<4
-					}
-				}
-				d := F16ToF32(binary.LittleEndian.Uint16(src))
-				binary.LittleEndian.PutUint32(blk[256+4*j:], math.Float32bits(d))
+				put(row[b*srcBytes:(b+1)*srcBytes], dst[b*groupBlock:], j)
 			}
 		}
 	})
 	return p
 }
 
-func packQ8(m *Matrix) *packedPanel {
-	nb := m.Cols / 32
-	p := &packedPanel{pairs: nb, tiles: m.PackedTiles()}
-	p.gstride = nb * q8GroupBlock
-	groups := 2 * p.tiles
-	p.data, p.mapped = allocWeights(groups * p.gstride)
-	parallelGroups(groups, func(g int) {
-		dst := p.data[g*p.gstride : (g+1)*p.gstride]
-		for j := 0; j < packGroupRows; j++ {
-			r := g*packGroupRows + j
-			if r >= m.Rows {
-				return // padding rows: zero scales
-			}
-			row := m.Row(r)
-			for b := 0; b < nb; b++ {
-				src := row[34*b : 34*b+34]
-				blk := dst[b*q8GroupBlock:]
-				for c := 0; c < 8; c++ {
-					for i := 0; i < 4; i++ {
-						blk[64*c+4*j+i] = src[2+4*c+i] ^ 0x80
-					}
-				}
-				d := F16ToF32(binary.LittleEndian.Uint16(src))
-				binary.LittleEndian.PutUint32(blk[512+4*j:], math.Float32bits(d))
-			}
-		}
-	})
-	return p
+// putScale stores a block's fp16 scale (its first two bytes) as float32.
+func putScale(dst, block []byte) {
+	d := F16ToF32(binary.LittleEndian.Uint16(block))
+	binary.LittleEndian.PutUint32(dst, math.Float32bits(d))
 }
 
 // MulPackedQ8 is MulPacked for Q8_0 (and packed Q4_0, PackQ4) weights:
@@ -136,16 +126,7 @@ func (m *Matrix) MulPackedQ8(lo, hi int, x []byte, xstride, k int, out []float32
 		m.Pack()
 	}
 	p := m.packed
-	rec := (m.Cols / 32) * Q8RecordBytes
-	lastRow := min(hi*PackTileRows, m.Rows)
-	switch {
-	case lo < 0 || hi > p.tiles || k < 1 || k > MaxPackedK:
-		panic(fmt.Sprintf("tensor: MulPackedQ8 tiles [%d, %d) of %d, k=%d", lo, hi, p.tiles, k))
-	case xstride < rec || len(x) < (k-1)*xstride+rec:
-		panic(fmt.Sprintf("tensor: MulPackedQ8: %d record bytes for %d rows of %d (stride %d)", len(x), k, rec, xstride))
-	case ostride < lastRow-lo*PackTileRows || len(out) < (k-1)*ostride+lastRow:
-		panic(fmt.Sprintf("tensor: MulPackedQ8: output of %d for %d rows up to %d (stride %d)", len(out), k, lastRow, ostride))
-	}
+	lastRow := m.checkPacked("MulPackedQ8", lo, hi, len(x), xstride, (m.Cols/32)*Q8RecordBytes, k, len(out), ostride)
 	w, o := &p.data[2*lo*p.gstride], &out[lo*PackTileRows]
 	kernel := packedQ8Kernels[k]
 	if m.Type == Q4_0 {
