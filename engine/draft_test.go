@@ -34,13 +34,20 @@ func TestParseDraftPolicy(t *testing.T) {
 		{"off", DraftPolicy{}}, {"", DraftPolicy{}}, {"d3", DraftPolicy{Kind: DraftD3}},
 		{"static:8", DraftPolicy{Kind: DraftStatic, Keep: 8}}, {"auto", DraftPolicy{Kind: DraftAuto}},
 		{"static:6,k=3", DraftPolicy{Kind: DraftStatic, Keep: 6, Length: 3}},
+		{"auto,weights=q8", DraftPolicy{Kind: DraftAuto, Weights: DraftWeightsQ8}},
+		{"static:6,weights=model,k=2", DraftPolicy{Kind: DraftStatic, Keep: 6, Length: 2, Weights: DraftWeightsModel}},
+		{"d3,weights=q4", DraftPolicy{Kind: DraftD3}},
 	} {
 		got, err := ParseDraftPolicy(c.in)
 		if err != nil || got != c.want {
 			t.Errorf("%q: got %+v, %v", c.in, got, err)
 		}
+		// String gives back a policy that parses to the same.
+		if again, err := ParseDraftPolicy(got.String()); err != nil || again != got {
+			t.Errorf("%q: String %q parses to %+v, %v", c.in, got.String(), again, err)
+		}
 	}
-	for _, bad := range []string{"static", "static:0", "static:x", "fast", "auto,k=0", "auto,k=99", "auto,q=2"} {
+	for _, bad := range []string{"static", "static:0", "static:x", "fast", "auto,k=0", "auto,k=99", "auto,q=2", "auto,weights=q2", "auto,weights="} {
 		if _, err := ParseDraftPolicy(bad); err == nil {
 			t.Errorf("%q: no error", bad)
 		}

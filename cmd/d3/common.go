@@ -46,7 +46,7 @@ func (f *d3Flags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.keep, "d3-keep", 0, "uniform-depth baseline: every generated token after T_0 keeps N layers (0 = off)")
 	fs.IntVar(&f.minLayers, "d3-min-layers", 0, "floor under the decayed layer count (0 = core-head + core-tail)")
 	fs.StringVar(&f.profile, "d3-profile", "", "JSON profile with a saved schedule (from d3 tune); explicit --d3-* flags override it")
-	fs.StringVar(&f.draft, "draft", "off", "lossless depth skipping: off, d3 (drafts run the --d3-* plan of their position), static:N (drafts run N layers), auto; append ,k=LEN to set the drafts per round")
+	fs.StringVar(&f.draft, "draft", "off", "lossless depth skipping: off, d3 (drafts run the --d3-* plan of their position), static:N (drafts run N layers), auto; append ,k=LEN to set the drafts per round, ,weights=q8 or ,weights=model to draft on a Q8_0 copy or the model's own weights instead of a Q4_0 copy")
 	fs.StringVar(&f.layerPlan, "layer-plan", "", "JSON file: element i lists the layers run when generated token T_i is produced (element 0: the prompt's last position); later steps run full depth")
 }
 
