@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/d3-project/d3/model"
 )
 
 // waitMetric polls /metrics until cond holds, failing after a deadline.
@@ -180,7 +179,6 @@ func TestLongStreamOutlivesTimeouts(t *testing.T) {
 // Graceful shutdown: in-flight requests finish within the grace period;
 // past it they are cancelled with an error the client sees.
 func TestGracefulShutdown(t *testing.T) {
-	m := bundled(t)
 	run := func(grace time.Duration) (stream string, plain int, runErr error) {
 		cfg := testConfig()
 		cfg.ShutdownTimeout = grace
@@ -191,7 +189,7 @@ func TestGracefulShutdown(t *testing.T) {
 		base := "http://" + ln.Addr().String()
 		ctx, stop := context.WithCancel(context.Background())
 		ran := make(chan error, 1)
-		go func() { ran <- Run(ctx, ln, cfg, func(*Config) (*model.Model, error) { return m, nil }) }()
+		go func() { ran <- Run(ctx, ln, cfg, ownBundled(t)) }()
 		client := &http.Client{}
 		waitHealthy(t, client, base)
 		var wg sync.WaitGroup

@@ -42,6 +42,13 @@ func bundled(t testing.TB) *model.Model {
 	return bundledModel
 }
 
+// ownBundled loads a bundled model of the caller's own, for Run, which
+// closes the model it serves when it stops (the shared one must outlive it).
+func ownBundled(t testing.TB) func(*Config) (*model.Model, error) {
+	t.Helper()
+	return func(*Config) (*model.Model, error) { return model.LoadGGUFBytes(defaultmodel.Name, defaultmodel.GGUF) }
+}
+
 // testConfig is the server's configuration for tests: greedy by default
 // (as `d3 serve --temp 0`), quiet, two threads.
 func testConfig() Config {

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/d3-project/d3/depth"
-	"github.com/d3-project/d3/model"
 )
 
 // Acceptance 2: 32 concurrent streaming requests (greedy, different
@@ -65,7 +64,7 @@ func TestConcurrentStreams(t *testing.T) {
 	base := "http://" + ln.Addr().String()
 	ctx, stop := context.WithCancel(context.Background())
 	ran := make(chan error, 1)
-	go func() { ran <- Run(ctx, ln, cfg, func(*Config) (*model.Model, error) { return m, nil }) }()
+	go func() { ran <- Run(ctx, ln, cfg, ownBundled(t)) }()
 	defer func() {
 		stop()
 		<-ran
