@@ -183,6 +183,8 @@ func (m *Matrix) MulPacked(lo, hi int, x []float32, xstride, k int, out []float3
 func (m *Matrix) checkPacked(op string, lo, hi, xlen, xstride, need, k, outlen, ostride int) int {
 	lastRow := min(hi*PackTileRows, m.Rows)
 	switch {
+	case m.packed == nil:
+		panic(fmt.Sprintf("tensor: %s on %q after Free (its model was closed)", op, m.Name))
 	case lo < 0 || hi > m.packed.tiles || k < 1 || k > MaxPackedK:
 		panic(fmt.Sprintf("tensor: %s tiles [%d, %d) of %d, k=%d", op, lo, hi, m.packed.tiles, k))
 	case xstride < need || xlen < (k-1)*xstride+need:
