@@ -11,7 +11,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
 )
 
 // waitMetric polls /metrics until cond holds, failing after a deadline.
