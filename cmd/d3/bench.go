@@ -211,7 +211,18 @@ func printBench(w io.Writer, out *benchJSON, rep *bench.Report, layerPlan bool) 
 	if rep.Decode != nil {
 		line(fmt.Sprintf("tg%d", out.GenTokens), rep.Decode)
 	}
-	if rep.D3Decode != nil {
+	if rep.D3Decode != nil && out.Draft != nil {
+		// Lossless drafting: every token is the full model's, so the layer
+		// figures do not apply; the draft statistics do.
+		d := out.Draft
+		line(fmt.Sprintf("tg%d draft", out.GenTokens), rep.D3Decode)
+		settled := ""
+		if d.AutoDepth > 0 {
+			settled = fmt.Sprintf(" (settled on %d layers, k=%d)", d.AutoDepth, d.AutoLength)
+		}
+		fmt.Fprintf(w, "draft:    %s%s: %d rounds, acceptance %.1f%%, %.2f tokens/round, %.2f layers per draft, measured %.3f× (medians %.3f×)\n",
+			d.Policy, settled, d.Rounds, 100*d.Acceptance, d.PerRound, d.MeanDraftL, rep.MeasuredSpeedup, rep.MeasuredSpeedupMedian)
+	} else if rep.D3Decode != nil {
 		line(fmt.Sprintf("tg%d D³", out.GenTokens), rep.D3Decode)
 		what := "layer plan file"
 		if !layerPlan && out.D3 != nil {
