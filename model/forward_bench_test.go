@@ -17,6 +17,7 @@ import (
 // of 3 to 7 rows, and a 45-row prefill chunk.
 //
 //	go test -run XXX -bench Forward ./model
+//	D3_BENCH_THREADS=1 go test ...    # one worker instead of two
 func BenchmarkForward(b *testing.B) {
 	path := os.Getenv("D3_BENCH_MODEL")
 	if path == "" {
@@ -26,7 +27,7 @@ func BenchmarkForward(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	pool := parallel.New(2)
+	pool := parallel.New(benchThreads())
 	defer pool.Close()
 	st := model.NewState(m, pool, 64)
 	c := model.NewCache(&m.Config, 256)
@@ -73,4 +74,11 @@ func BenchmarkForward(b *testing.B) {
 			b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N), "us/pass")
 		})
 	}
+}
+
+func benchThreads() int {
+	if os.Getenv("D3_BENCH_THREADS") == "1" {
+		return 1
+	}
+	return 2
 }
