@@ -312,10 +312,11 @@ func (c *autoChoice) next() (depth.Plan, int) {
 	s := c.s
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	// Explore: any candidate never tried goes first; later, every 32nd
-	// round re-measures the least tried one, and every 32nd (offset by 16)
-	// tries the best candidate at its least measured length, so the
-	// verify-time line rests on more than the length in use.
+	// Explore: any candidate never tried goes first (a short probe). Then
+	// every 8th round measures the most promising setting that has not
+	// run enough rounds for its own rate (within 15% of the best
+	// estimate: settings far behind are not worth their rounds), and every
+	// 128th probes the least tried candidate again, in case things changed.
 	explore := -1
 	for i := range s.cands {
 		if s.cands[i].rounds == 0 {
@@ -323,26 +324,19 @@ func (c *autoChoice) next() (depth.Plan, int) {
 			break
 		}
 	}
-	if explore < 0 && s.rounds > 0 && s.rounds%32 == 0 {
+	if explore < 0 && s.rounds%8 == 4 {
+		if i, k := s.refine(c.numLayers); i >= 0 {
+			c.cur, c.k = i, k
+			s.rounds++
+			return s.cands[i].plan, k
+		}
+	}
+	if explore < 0 && s.rounds > 0 && s.rounds%128 == 0 {
 		explore = 0
 		for i := range s.cands {
 			if s.cands[i].rounds < s.cands[explore].rounds {
 				explore = i
 			}
-		}
-	}
-	if explore < 0 && s.rounds%32 == 16 {
-		best, bestK, bestRate := s.best(c.numLayers)
-		if plain := 1 / s.tPlain.v; best >= 0 && bestRate > plain {
-			k := bestK
-			for _, kk := range autoLengths {
-				if s.tVerify[kk].n < s.tVerify[k].n {
-					k = kk
-				}
-			}
-			c.cur, c.k = best, k
-			s.rounds++
-			return s.cands[best].plan, k
 		}
 	}
 	if explore < 0 && s.rounds%64 == 63 {
@@ -377,6 +371,26 @@ func (c *autoChoice) next() (depth.Plan, int) {
 	c.cur, c.k = best, bestK
 	c.lastKeep, c.lastLength = s.cands[best].keep, bestK
 	return s.cands[best].plan, bestK
+}
+
+// refine is the setting with the highest estimated rate among those within
+// 15% of the best estimate and plain decoding that lack armRounds rounds
+// (-1 if none).
+func (s *autoStats) refine(L int) (int, int) {
+	_, _, bestRate := s.best(L)
+	floor := max(0.85*bestRate, 1/s.tPlain.v)
+	bi, bk, br := -1, 0, 0.0
+	for i := range s.cands {
+		for a, k := range autoLengths {
+			if s.cands[i].arms[a].rounds >= armRounds {
+				continue
+			}
+			if r := s.rate(i, k, L); r >= floor && r > br {
+				bi, bk, br = i, k, r
+			}
+		}
+	}
+	return bi, bk
 }
 
 // best is the candidate and length with the highest estimated rate.
