@@ -313,10 +313,13 @@ func (c *autoChoice) next() (depth.Plan, int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	// Explore: any candidate never tried goes first (a short probe). Then
-	// every 8th round measures the most promising setting that has not
-	// run enough rounds for its own rate (within 15% of the best
-	// estimate: settings far behind are not worth their rounds), and every
-	// 128th probes the least tried candidate again, in case things changed.
+	// every 32nd round (128th after 512) measures the most promising
+	// setting that has not run enough rounds for its own rate (within 10%
+	// of the best estimate: settings far behind are not worth their
+	// rounds), and every 128th (512th) probes the least tried candidate
+	// again, in case things changed.
+	// Exploiting the best estimate measures it too, so a setting the model
+	// overrates is corrected as soon as it is chosen.
 	explore := -1
 	for i := range s.cands {
 		if s.cands[i].rounds == 0 {
@@ -324,14 +327,20 @@ func (c *autoChoice) next() (depth.Plan, int) {
 			break
 		}
 	}
-	if explore < 0 && s.rounds%8 == 4 {
+	// After a warm-up the settings worth measuring have been, and
+	// exploring costs more than it finds: a quarter as often.
+	period := 32
+	if s.rounds >= 512 {
+		period = 128
+	}
+	if explore < 0 && s.rounds%period == period/2 {
 		if i, k := s.refine(c.numLayers); i >= 0 {
 			c.cur, c.k = i, k
 			s.rounds++
 			return s.cands[i].plan, k
 		}
 	}
-	if explore < 0 && s.rounds > 0 && s.rounds%128 == 0 {
+	if explore < 0 && s.rounds > 0 && s.rounds%(4*period) == 0 {
 		explore = 0
 		for i := range s.cands {
 			if s.cands[i].rounds < s.cands[explore].rounds {
@@ -374,11 +383,11 @@ func (c *autoChoice) next() (depth.Plan, int) {
 }
 
 // refine is the setting with the highest estimated rate among those within
-// 15% of the best estimate and plain decoding that lack armRounds rounds
-// (-1 if none).
+// 10% of the best estimate and above plain decoding that lack armRounds
+// rounds (-1 if none).
 func (s *autoStats) refine(L int) (int, int) {
 	_, _, bestRate := s.best(L)
-	floor := max(0.85*bestRate, 1/s.tPlain.v)
+	floor := max(0.9*bestRate, 1/s.tPlain.v)
 	bi, bk, br := -1, 0, 0.0
 	for i := range s.cands {
 		for a, k := range autoLengths {
