@@ -1,6 +1,7 @@
 //go:build amd64 && !purego
 
 #include "textflag.h"
+#include "packed_amd64.h"
 
 // Packed float kernels (see packed.go for the layout): tiles of 32 weight
 // rows, two groups of 16 with one row per 512-bit lane, times the first K
@@ -103,36 +104,13 @@
 	MOVL $0xffff0000, AX; \
 	VPBROADCASTD AX, Z31; \
 tile: \
-	CMPQ tiles+56(FP), $0; \
-	JLE  done; \
-	MOVL $-1, AX; \
-	CMPQ tiles+56(FP), $1; \
-	JNE  masks; \
-	MOVQ mask+64(FP), AX; \
-masks: \
-	KMOVW AX, K2; \
-	SHRL  $16, AX; \
-	KMOVW AX, K3; \
+	UNIT_MASKS(tiles+56(FP), mask+64(FP), done); \
 	MOVQ x+24(FP), DI; \
 	LEAQ (DI)(R8*4), R13; \
 	LEAQ (DX)(R12*4), BX; \
 	MOVQ pairs+16(FP), CX; \
-	VPXORD Z0, Z0, Z0; \
-	VPXORD Z1, Z1, Z1; \
-	VPXORD Z2, Z2, Z2; \
-	VPXORD Z3, Z3, Z3; \
-	VPXORD Z4, Z4, Z4; \
-	VPXORD Z5, Z5, Z5; \
-	VPXORD Z6, Z6, Z6; \
-	VPXORD Z7, Z7, Z7; \
-	VPXORD Z8, Z8, Z8; \
-	VPXORD Z9, Z9, Z9; \
-	VPXORD Z10, Z10, Z10; \
-	VPXORD Z11, Z11, Z11; \
-	VPXORD Z12, Z12, Z12; \
-	VPXORD Z13, Z13, Z13; \
-	VPXORD Z14, Z14, Z14; \
-	VPXORD Z15, Z15, Z15; \
+	ZERO8(Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7); \
+	ZERO8(Z8, Z9, Z10, Z11, Z12, Z13, Z14, Z15); \
 loop: \
 	PFW; \
 	LW; \

@@ -1,6 +1,7 @@
 //go:build amd64 && !purego
 
 #include "textflag.h"
+#include "packed_amd64.h"
 
 // Packed Q8_0 kernels (see packedq8.go for the layouts): weight groups of
 // 16 rows, one row per 512-bit lane, times up to eight activation rows
@@ -225,28 +226,12 @@
 	MOVQ ostride+48(FP), R12; \
 	LEAQ (R12)(R12*2), R11; \
 unit: \
-	CMPQ units+56(FP), $0; \
-	JLE  done; \
-	MOVL $-1, AX; \
-	CMPQ units+56(FP), $1; \
-	JNE  masks; \
-	MOVQ mask+64(FP), AX; \
-masks: \
-	KMOVW AX, K2; \
-	SHRL  $16, AX; \
-	KMOVW AX, K3; \
+	UNIT_MASKS(units+56(FP), mask+64(FP), done); \
 	MOVQ x+24(FP), DI; \
 	LEAQ (DI)(R8*4), R13; \
 	LEAQ (DX)(R12*4), BX; \
 	MOVQ blocks+16(FP), CX; \
-	VPXORD Z0, Z0, Z0; \
-	VPXORD Z1, Z1, Z1; \
-	VPXORD Z2, Z2, Z2; \
-	VPXORD Z3, Z3, Z3; \
-	VPXORD Z4, Z4, Z4; \
-	VPXORD Z5, Z5, Z5; \
-	VPXORD Z6, Z6, Z6; \
-	VPXORD Z7, Z7, Z7; \
+	ZERO8(Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7); \
 loop: \
 	PFG; \
 	INIT; \
