@@ -167,10 +167,10 @@ func (st *State) Forward(b *Batch) error {
 		return fmt.Errorf("forward: %w", err)
 	}
 	n := len(b.Tokens)
-	for c := range st.draft {
-		st.draft[c] = nil
+	for cp := range st.draft { // the draft copies this pass may use
+		st.draft[cp] = nil
 		if b.Draft != nil {
-			st.draft[c] = m.drafts.copies[c].Load()
+			st.draft[cp] = m.drafts.copies[cp].Load()
 		}
 	}
 	H, Q, KV, I := c.Hidden, c.QDim(), c.KVDim(), c.Intermediate
