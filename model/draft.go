@@ -24,7 +24,7 @@ type DraftCopy uint8
 const (
 	DraftModel DraftCopy = iota // the model's own weights
 	DraftQ8                     // a Q8_0 copy of the float matrices
-	DraftQ4                     // a Q4_0 copy of the float matrices
+	DraftQ4                     // a Q4_0 copy of the float and Q8_0 matrices
 	numDraftCopies
 )
 
@@ -84,18 +84,15 @@ func buildDraft(m *Model, t tensor.DType) (*draftWeights, error) {
 		return nil, nil
 	}
 	d := &draftWeights{layers: make([]Layer, len(m.Layers))}
-	var mu sync.Mutex
 	var firstErr error
 	quant := func(w *tensor.Matrix) *tensor.Matrix {
-		if w == nil || w.Cols%32 != 0 || !smaller(t, w.Type, w.Cols) {
+		if w == nil || firstErr != nil || w.Cols%32 != 0 || !smaller(t, w.Type, w.Cols) {
 			return w
 		}
 		q, err := quantizeCopy(w, t)
 		if m.mapped && w.Packed() {
 			mmap.Release(w.Data) // read once more to quantize; the packed copy serves the products
 		}
-		mu.Lock()
-		defer mu.Unlock()
 		if err != nil {
 			firstErr = err
 			return w
@@ -103,7 +100,7 @@ func buildDraft(m *Model, t tensor.DType) (*draftWeights, error) {
 		d.bytes += 2 * int64(len(q.Data)) // the quantized rows and their packed copy
 		return q
 	}
-	any := false
+	made := false
 	for i := range m.Layers {
 		L, D := &m.Layers[i], &d.layers[i]
 		*D = *L
@@ -112,15 +109,16 @@ func buildDraft(m *Model, t tensor.DType) (*draftWeights, error) {
 			{&L.Gate, &D.Gate}, {&L.Up, &D.Up}, {&L.Down, &D.Down},
 		} {
 			*p.dst = quant(*p.src)
-			any = any || *p.dst != *p.src
+			made = made || *p.dst != *p.src
 		}
 	}
 	d.output = quant(m.Output)
-	any = any || d.output != m.Output
+	made = made || d.output != m.Output
 	if firstErr != nil {
+		d.free(m)
 		return nil, fmt.Errorf("model: draft copy: %w", firstErr)
 	}
-	if !any {
+	if !made {
 		return nil, nil
 	}
 	return d, nil
