@@ -23,7 +23,7 @@ import (
 // tokens of a round of length k are 1 + Σ_{j≤k} S(j), S(j) the estimated
 // probability that the first j drafts are all accepted.
 
-var autoLengths = []int{2, 3, 4, 6, 8}
+var autoLengths = [...]int{2, 3, 4, 6, 8}
 
 // timing estimates a step's duration as the median of its last samples:
 // on a shared machine single steps stall (a neighbour, a page fault) by
@@ -54,7 +54,7 @@ type autoCand struct {
 	tDraft timing
 	// arms[i]: rounds of length autoLengths[i] as measured, tokens emitted
 	// and seconds taken (draft steps and verify pass).
-	arms [8]armStats
+	arms [len(autoLengths)]armStats
 	// reach[j], reject[j]: rounds whose draft j+1 was checked, and
 	// rejected it. Halved when they grow large, so old rounds fade.
 	reach, reject [maxDraftLength]float64

@@ -310,7 +310,7 @@ func (ws *Workspace) prepareQ8(worker, lo, hi int) {
 	w := ws.prods[0].W
 	for i := lo; i < hi; i++ {
 		r := ws.rows[i]
-		tensor.PrepareQ8Record(ws.in[r*ws.inStride:r*ws.inStride+w.Cols], ws.xq[i*ws.qstride:i*ws.qstride], &ws.workers[worker].q)
+		tensor.PrepareQ8Record(ws.in[r*ws.inStride:r*ws.inStride+w.Cols], ws.xq[i*ws.qstride:(i+1)*ws.qstride], &ws.workers[worker].q)
 	}
 }
 

@@ -14,7 +14,8 @@ import (
 // are built and used by draft rows (their logits differ from the model's
 // but rank the same tokens first), a K-quant file gets no copy (its own
 // weights are as small), and a row asking for a copy that was not built
-// runs on the model's weights.
+// runs on the model's weights (one naming weights that do not exist is an
+// error).
 func TestDraftCopies(t *testing.T) {
 	if !tensor.HasPacked(tensor.Q8_0) {
 		t.Skip("no packed kernels on this machine: draft copies are not built")
@@ -59,6 +60,10 @@ func TestDraftCopies(t *testing.T) {
 		if d == 0 || d > 0.1*s || argmax(got) != argmax(full) {
 			t.Errorf("copy %d: logits differ from the model's by %.3g of their size, argmax %d vs %d", c, d/s, argmax(got), argmax(full))
 		}
+	}
+	bad := &model.Batch{Tokens: prompt[:1], Pos: []int{0}, Caches: []*model.Cache{model.NewCache(&m.Config, 8)}, Draft: []model.DraftCopy{9}}
+	if err := model.NewState(m, pool, 1).Forward(bad); err == nil {
+		t.Error("a row asking for unknown draft weights: no error")
 	}
 	q, err := model.Load(testutil.Shared(t, "models", "gguf", "d3-tiny-layerdrop-q4_k_m.gguf"))
 	if err != nil {

@@ -137,6 +137,9 @@ func (b *Batch) validate(m *Model, maxRows int) error {
 		if b.Caches[r] == nil {
 			return fmt.Errorf("row %d: no cache", r)
 		}
+		if b.Draft != nil && b.Draft[r] >= numDraftCopies {
+			return fmt.Errorf("row %d: unknown draft weights %d", r, b.Draft[r])
+		}
 		if b.Plans != nil && b.Plans[r] != nil && len(b.Plans[r]) != L {
 			return fmt.Errorf("row %d: plan covers %d layers, model has %d", r, len(b.Plans[r]), L)
 		}
@@ -304,7 +307,7 @@ type rowGroup struct {
 // copyOf is the weights row r runs on (the model's when the batch asks for
 // a copy that was not built).
 func (st *State) copyOf(b *Batch, r int) DraftCopy {
-	if b.Draft == nil || b.Draft[r] >= numDraftCopies || st.draft[b.Draft[r]] == nil {
+	if b.Draft == nil || st.draft[b.Draft[r]] == nil {
 		return DraftModel
 	}
 	return b.Draft[r]

@@ -174,7 +174,7 @@ func (s *Sampler) penalize(logits []float32, history []int) []float32 {
 			w[i] = float32(math.Inf(-1))
 		}
 	}
-	if s.p.RepeatPenalty == 1 || s.p.RepeatLastN == 0 {
+	if !s.penalizes() {
 		return w
 	}
 	if n := s.p.RepeatLastN; n > 0 && len(history) > n {
@@ -200,7 +200,6 @@ func (s *Sampler) penalize(logits []float32, history []int) []float32 {
 	return w
 }
 
-// argmax returns the index of the largest value, the lowest on ties.
 // penalizes reports whether penalize changes anything but NaNs.
 func (s *Sampler) penalizes() bool { return s.p.RepeatPenalty != 1 && s.p.RepeatLastN != 0 }
 
@@ -216,6 +215,7 @@ func argmaxLogits(logits []float32) int {
 	return best
 }
 
+// argmax returns the index of the largest value, the lowest on ties.
 func argmax(w []float32) int {
 	best := 0
 	for i, v := range w {

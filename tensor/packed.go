@@ -100,18 +100,17 @@ func (m *Matrix) KernelBytes() []byte {
 }
 
 func pack(m *Matrix) *packedPanel {
-	p := &packedPanel{pairs: (m.Cols + 1) / 2, tiles: m.PackedTiles()}
-	p.gstride = p.pairs * pairBytes(m.Type)
-	groups := 2 * p.tiles
-	p.data, p.mapped = allocWeights(groups * p.gstride)
-	parallelGroups(groups, func(g int) { packGroup(m, p, g) })
-	return p
+	return newPanel(m, (m.Cols+1)/2, pairBytes(m.Type), func(p *packedPanel, g int) { packGroup(m, p, g) })
 }
 
-// parallelGroups calls fn for every group in [0, groups), split across the
-// CPUs: packing reorders the whole matrix (2.5 GB for a 1B-parameter bf16
+// newPanel allocates m's packed copy, steps pairs or blocks of stepBytes
+// per group, and has fill write each group g of it, split across the CPUs:
+// packing reorders the whole matrix (2.5 GB for a 1B-parameter bf16
 // model), and groups are independent.
-func parallelGroups(groups int, fn func(g int)) {
+func newPanel(m *Matrix, steps, stepBytes int, fill func(p *packedPanel, g int)) *packedPanel {
+	p := &packedPanel{pairs: steps, tiles: m.PackedTiles(), gstride: steps * stepBytes}
+	groups := 2 * p.tiles
+	p.data, p.mapped = allocWeights(groups * p.gstride)
 	workers := min(runtime.GOMAXPROCS(0), groups)
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
@@ -119,11 +118,12 @@ func parallelGroups(groups int, fn func(g int)) {
 		go func(w int) {
 			defer wg.Done()
 			for g := w; g < groups; g += workers {
-				fn(g)
+				fill(p, g)
 			}
 		}(w)
 	}
 	wg.Wait()
+	return p
 }
 
 // packGroup writes group g (rows 16g..16g+15) of m into p.

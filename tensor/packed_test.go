@@ -165,7 +165,7 @@ func TestMulPackedQ8(t *testing.T) {
 		var q QAct
 		for c := 0; c < MaxPackedK; c++ {
 			xf := randomVec(rng, cols)
-			PrepareQ8Record(xf, x[c*xstride:c*xstride], &q)
+			PrepareQ8Record(xf, x[c*xstride:], &q)
 			want[c], mags[c] = make([]float64, rows), make([]float64, rows)
 			for r := 0; r < rows; r++ {
 				m.DequantRow(r, w)
@@ -229,7 +229,7 @@ func BenchmarkMulPackedQ8(b *testing.B) {
 		x := make([]byte, MaxPackedK*rec)
 		var q QAct
 		for c := 0; c < MaxPackedK; c++ {
-			PrepareQ8Record(randomVec(rng, sh[1]), x[c*rec:c*rec], &q)
+			PrepareQ8Record(randomVec(rng, sh[1]), x[c*rec:], &q)
 		}
 		out := make([]float32, MaxPackedK*sh[0])
 		for _, k := range []int{1, 2, 5, 8} {

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"unsafe"
 )
 
 // Q8_0 weights have a packed copy too (on AVX-512 machines), for a VNNI
@@ -32,25 +33,23 @@ const (
 
 type packedQ8Kernel func(w *byte, gstride, blocks int, x *byte, xstride int, out *float32, ostride, units, mask int)
 
-// PrepareQ8Record quantizes x (a multiple of 32 elements) into the
-// activation record MulPackedQ8 reads, growing rec as needed; q is scratch.
-func PrepareQ8Record(x []float32, rec []byte, q *QAct) []byte {
+// PrepareQ8Record quantizes x (a multiple of 32 elements) into rec, the
+// activation record MulPackedQ8 reads (len(x)/32 × Q8RecordBytes bytes);
+// q is scratch.
+func PrepareQ8Record(x []float32, rec []byte, q *QAct) {
 	nb := len(x) / 32
-	q.quantize(x)
-	if cap(rec) < nb*Q8RecordBytes {
-		rec = make([]byte, nb*Q8RecordBytes)
+	if len(rec) < nb*Q8RecordBytes {
+		panic(fmt.Sprintf("tensor: PrepareQ8Record: %d bytes for %d blocks", len(rec), nb))
 	}
-	rec = rec[:nb*Q8RecordBytes]
+	q.quantize(x)
+	qs := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(q.Q))), len(q.Q)) // the int8 quants as bytes
 	for b := 0; b < nb; b++ {
 		r := rec[b*Q8RecordBytes : (b+1)*Q8RecordBytes]
-		for i, v := range q.Q[32*b : 32*b+32] {
-			r[i] = byte(v)
-		}
+		copy(r[:32], qs[32*b:])
 		binary.LittleEndian.PutUint32(r[32:], math.Float32bits(q.D[b]))
 		sum := int32(q.S[2*b]) + int32(q.S[2*b+1])
 		binary.LittleEndian.PutUint32(r[36:], uint32(-128*sum))
 	}
-	return rec
 }
 
 // q4GroupBlock is the bytes per group and block of the packed Q4_0 layout:
@@ -90,11 +89,7 @@ func packQ8(m *Matrix) *packedPanel {
 // scales.
 func packBlocks(m *Matrix, srcBytes, groupBlock int, put func(src, blk []byte, j int)) *packedPanel {
 	nb := m.Cols / 32
-	p := &packedPanel{pairs: nb, tiles: m.PackedTiles()}
-	p.gstride = nb * groupBlock
-	groups := 2 * p.tiles
-	p.data, p.mapped = allocWeights(groups * p.gstride)
-	parallelGroups(groups, func(g int) {
+	return newPanel(m, nb, groupBlock, func(p *packedPanel, g int) {
 		dst := p.data[g*p.gstride : (g+1)*p.gstride]
 		for j := 0; j < packGroupRows && g*packGroupRows+j < m.Rows; j++ {
 			row := m.Row(g*packGroupRows + j)
@@ -103,7 +98,6 @@ func packBlocks(m *Matrix, srcBytes, groupBlock int, put func(src, blk []byte, j
 			}
 		}
 	})
-	return p
 }
 
 // putScale stores a block's fp16 scale (its first two bytes) as float32.
