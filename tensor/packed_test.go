@@ -41,35 +41,47 @@ func TestMulPacked(t *testing.T) {
 					}
 				}
 			}
-			tiles := m.PackedTiles()
-			ostride := rows + 5
-			for k := 1; k <= MaxPackedK; k++ {
-				for _, rg := range [][2]int{{0, tiles}, {tiles / 2, tiles}, {0, (tiles + 1) / 2}} {
-					lo, hi := rg[0], rg[1]
-					if hi <= lo {
+			name := fmt.Sprintf("%s %dx%d", typ, rows, cols)
+			forTileRanges(t, name, m.PackedTiles(), rows, rows+5, func(lo, hi, k int, out []float32) {
+				m.MulPacked(lo, hi, x, xstride, k, out, rows+5)
+			}, func(k, c, r int, got float32) {
+				bound := 2 * float64(cols) * 0x1p-24 * mags[c][r]
+				if e := math.Abs(float64(got) - want[c][r]); !(e <= bound) {
+					t.Fatalf("%s k=%d: act %d row %d = %g, want %g (bound %g)", name, k, c, r, got, want[c][r], bound)
+				}
+			})
+		}
+	}
+}
+
+// forTileRanges runs mul for every k and for tile ranges that start and
+// stop inside the matrix, on outputs ostride apart set to 42 beforehand:
+// outputs outside the range and the k rows must keep 42, and check sees
+// the others.
+func forTileRanges(t *testing.T, name string, tiles, rows, ostride int, mul func(lo, hi, k int, out []float32), check func(k, c, r int, got float32)) {
+	t.Helper()
+	for k := 1; k <= MaxPackedK; k++ {
+		for _, rg := range [][2]int{{0, tiles}, {tiles / 2, tiles}, {0, (tiles + 1) / 2}} {
+			lo, hi := rg[0], rg[1]
+			if hi <= lo {
+				continue
+			}
+			out := make([]float32, MaxPackedK*ostride)
+			for i := range out {
+				out[i] = 42
+			}
+			mul(lo, hi, k, out)
+			r0, r1 := lo*PackTileRows, min(hi*PackTileRows, rows)
+			for c := 0; c < MaxPackedK; c++ {
+				for r := 0; r < ostride; r++ {
+					got := out[c*ostride+r]
+					if c >= k || r < r0 || r >= r1 {
+						if got != 42 {
+							t.Fatalf("%s k=%d tiles [%d,%d): wrote act %d row %d", name, k, lo, hi, c, r)
+						}
 						continue
 					}
-					out := make([]float32, MaxPackedK*ostride)
-					for i := range out {
-						out[i] = 42
-					}
-					m.MulPacked(lo, hi, x, xstride, k, out, ostride)
-					r0, r1 := lo*PackTileRows, min(hi*PackTileRows, rows)
-					for c := 0; c < MaxPackedK; c++ {
-						for r := 0; r < ostride; r++ {
-							got := out[c*ostride+r]
-							if c >= k || r < r0 || r >= r1 {
-								if got != 42 {
-									t.Fatalf("%s %dx%d k=%d tiles [%d,%d): wrote act %d row %d", typ, rows, cols, k, lo, hi, c, r)
-								}
-								continue
-							}
-							bound := 2 * float64(cols) * 0x1p-24 * mags[c][r]
-							if e := math.Abs(float64(got) - want[c][r]); !(e <= bound) {
-								t.Fatalf("%s %dx%d k=%d: act %d row %d = %g, want %g (bound %g)", typ, rows, cols, k, c, r, got, want[c][r], bound)
-							}
-						}
-					}
+					check(k, c, r, got)
 				}
 			}
 		}
@@ -182,38 +194,18 @@ func TestMulPackedQ8(t *testing.T) {
 		for c := 0; c < MaxPackedK; c++ {
 			m.MulPackedQ8(0, tiles, x[c*xstride:], xstride, 1, single[c*ostride:], ostride)
 		}
-		for k := 1; k <= MaxPackedK; k++ {
-			for _, rg := range [][2]int{{0, tiles}, {tiles / 2, tiles}, {0, (tiles + 1) / 2}} {
-				lo, hi := rg[0], rg[1]
-				if hi <= lo {
-					continue
-				}
-				out := make([]float32, MaxPackedK*ostride)
-				for i := range out {
-					out[i] = 42
-				}
-				m.MulPackedQ8(lo, hi, x, xstride, k, out, ostride)
-				r0, r1 := lo*PackTileRows, min(hi*PackTileRows, rows)
-				for c := 0; c < MaxPackedK; c++ {
-					for r := 0; r < ostride; r++ {
-						got := out[c*ostride+r]
-						if c >= k || r < r0 || r >= r1 {
-							if got != 42 {
-								t.Fatalf("%dx%d k=%d tiles [%d,%d): wrote act %d row %d", rows, cols, k, lo, hi, c, r)
-							}
-							continue
-						}
-						bound := 4 * float64(nb) * 0x1p-24 * mags[c][r]
-						if e := math.Abs(float64(got) - want[c][r]); !(e <= bound) {
-							t.Fatalf("%s %dx%d k=%d: act %d row %d = %g, want %g (bound %g)", m.Type, rows, cols, k, c, r, got, want[c][r], bound)
-						}
-						if s := single[c*ostride+r]; math.Float32bits(s) != math.Float32bits(got) {
-							t.Fatalf("%dx%d k=%d: act %d row %d is %g among %d rows, %g alone", rows, cols, k, c, r, got, k, s)
-						}
-					}
-				}
+		name := fmt.Sprintf("%s %dx%d", m.Type, rows, cols)
+		forTileRanges(t, name, tiles, rows, ostride, func(lo, hi, k int, out []float32) {
+			m.MulPackedQ8(lo, hi, x, xstride, k, out, ostride)
+		}, func(k, c, r int, got float32) {
+			bound := 4 * float64(nb) * 0x1p-24 * mags[c][r]
+			if e := math.Abs(float64(got) - want[c][r]); !(e <= bound) {
+				t.Fatalf("%s k=%d: act %d row %d = %g, want %g (bound %g)", name, k, c, r, got, want[c][r], bound)
 			}
-		}
+			if s := single[c*ostride+r]; math.Float32bits(s) != math.Float32bits(got) {
+				t.Fatalf("%s k=%d: act %d row %d is %g among %d rows, %g alone", name, k, c, r, got, k, s)
+			}
+		})
 	}
 }
 
